@@ -1,0 +1,48 @@
+/**
+ * Room rules (docs/ARCHITECTURE.md): the engine knows nothing of HTTP, SQL or infrastructure;
+ * accounts know nothing of HTTP; nothing imports the Pulumi stacks but the Pulumi program.
+ * Checked in CI by `npm run depcheck`.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'engine-is-self-contained',
+      comment: 'engine/ imports nothing from gateway/, accounts/, stacks/ or the Pulumi program.',
+      severity: 'error',
+      from: { path: '^engine/' },
+      to: { path: '^(gateway|accounts|stacks|policy)/|^index\\.ts$' },
+    },
+    {
+      name: 'accounts-know-no-http',
+      comment: 'accounts/ is storage and domain logic; HTTP lives in gateway/.',
+      severity: 'error',
+      from: { path: '^accounts/' },
+      to: { path: '^(gateway|stacks|policy)/|^index\\.ts$' },
+    },
+    {
+      name: 'no-infrastructure-in-the-application',
+      comment: 'Only the Pulumi program (index.ts) and its tests use stacks/.',
+      severity: 'error',
+      from: { path: '^(engine|gateway|accounts)/' },
+      to: { path: '^(stacks|policy)/|^index\\.ts$' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'no-test-code-in-the-application',
+      severity: 'error',
+      from: { path: '^(engine|gateway|accounts|stacks)/' },
+      to: { path: '^(test|bench)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};

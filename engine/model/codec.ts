@@ -1,0 +1,739 @@
+/**
+ * Fixed-layout binary records for commands and events: 160 bytes each, little-endian, so a
+ * record can sit in a SharedArrayBuffer ring slot and be read by another thread without
+ * parsing. Every f64 field is 8-byte aligned and holds a safe integer.
+ *
+ * Command record                          Event record
+ *   0  u8  kind                             0  u8  kind
+ *   1  u8  side                             1  u8  side (taker side for trades)
+ *   2  u8  orderType                        2  u8  orderType
+ *   3  u8  timeInForce                      3  u8  timeInForce
+ *   4  u8  stpMode                          4  u8  stpMode
+ *   5  u8  cancelRestriction                5  u8  reason (cancel / expiry)
+ *   6  u8  cancelReplaceMode                6  u8  flags (bit 0: kept priority)
+ *   8  u32 symbolId                         8  u32 symbolId
+ *  16  f64 seq                             12  u16 result code
+ *  24  f64 tsMicros                        16  f64 seq
+ *  32  f64 userId                          24  f64 tsMicros
+ *  40  f64 orderId                         32..104 f64 x 10: payload slots A..J (per kind, below)
+ *  48  f64 priceTicks                     112  u8  client order id length, 113..148 its bytes
+ *  56  f64 qtyLots
+ *  64  f64 quoteQtyUnits
+ *  72  f64 refOrderId (cancel target of a cancel-replace)
+ *  80  u8  clientOrderId length, 81..116 its bytes
+ * 117  u8  refClientOrderId length, 118..153 its bytes
+ *        (amend: the new client order id; cancel-replace: the cancel target's)
+ */
+import {
+  type AmendOrder,
+  assertNever,
+  type BookCommand,
+  type CancelAllOrders,
+  type CancelOrder,
+  type CancelReplaceOrder,
+  CLIENT_ORDER_ID_MAX,
+  CommandKind,
+  isValidClientOrderId,
+  type PlaceOrder,
+} from './commands.ts';
+import type {
+  CancelReason,
+  CancelReplaceMode,
+  CancelRestriction,
+  ExpiryReason,
+  OrderType,
+  Side,
+  StpMode,
+  TimeInForce,
+} from './enums.ts';
+import { type BookEvent, EventKind } from './events.ts';
+import type { OrderId, PreventedMatchId, Seq, SymbolId, TradeId, UserId } from './ids.ts';
+import type { ResultCode } from './result-code.ts';
+
+/** Bytes per command or event record. */
+export const RECORD_BYTES = 160;
+const F64_PER_RECORD = RECORD_BYTES / 8;
+const U32_PER_RECORD = RECORD_BYTES / 4;
+const U16_PER_RECORD = RECORD_BYTES / 2;
+
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  // The records are read through typed arrays, which use the host's byte order.
+  throw new Error('Crossbook needs a little-endian host');
+}
+
+/** Thrown when a record cannot be encoded or decoded; says which record and why. */
+export class RecordError extends Error {
+  override readonly name = 'RecordError';
+}
+
+/** Typed views over one buffer of records (ArrayBuffer or SharedArrayBuffer). */
+export class RecordViews {
+  readonly u8: Uint8Array;
+  readonly u16: Uint16Array;
+  readonly u32: Uint32Array;
+  readonly f64: Float64Array;
+  /** Capacity in records. */
+  readonly records: number;
+
+  constructor(
+    readonly buffer: ArrayBufferLike,
+    byteOffset = 0,
+    records?: number,
+  ) {
+    const n = records ?? Math.floor((buffer.byteLength - byteOffset) / RECORD_BYTES);
+    if (byteOffset % 8 !== 0)
+      throw new RecordError(`record views need an 8-byte aligned offset, got ${byteOffset}`);
+    this.records = n;
+    this.u8 = new Uint8Array(buffer, byteOffset, n * RECORD_BYTES);
+    this.u16 = new Uint16Array(buffer, byteOffset, n * U16_PER_RECORD);
+    this.u32 = new Uint32Array(buffer, byteOffset, n * U32_PER_RECORD);
+    this.f64 = new Float64Array(buffer, byteOffset, n * F64_PER_RECORD);
+  }
+}
+
+function writeAscii(u8: Uint8Array, at: number, text: string, what: string): void {
+  const n = text.length;
+  if (n > CLIENT_ORDER_ID_MAX)
+    throw new RecordError(`${what} is ${n} characters, at most ${CLIENT_ORDER_ID_MAX} fit`);
+  u8[at] = n;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7e || c < 0x21) throw new RecordError(`${what} has a character outside printable ASCII`);
+    u8[at + 1 + i] = c;
+  }
+}
+
+function readAscii(u8: Uint8Array, at: number, what: string, index: number): string {
+  const n = u8[at]!;
+  if (n === 0) return '';
+  if (n > CLIENT_ORDER_ID_MAX)
+    throw new RecordError(`record ${index}: ${what} length ${n} exceeds ${CLIENT_ORDER_ID_MAX}`);
+  const text = String.fromCharCode.apply(null, u8.subarray(at + 1, at + 1 + n) as unknown as number[]);
+  if (!isValidClientOrderId(text))
+    throw new RecordError(`record ${index}: ${what} is not a valid client order id`);
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------
+// Commands
+
+/** Writes `cmd` into record `index` of `v` (the record is overwritten entirely). */
+export function encodeCommand(v: RecordViews, index: number, cmd: BookCommand): void {
+  if (index < 0 || index >= v.records)
+    throw new RecordError(`record ${index} is outside 0..${v.records - 1}`);
+  const b = index * RECORD_BYTES;
+  const f = index * F64_PER_RECORD;
+  v.u8.fill(0, b, b + RECORD_BYTES);
+  v.u8[b] = CommandKind[cmd.kind];
+  v.u32[index * U32_PER_RECORD + 2] = cmd.symbolId;
+  v.f64[f + 2] = cmd.seq;
+  v.f64[f + 3] = cmd.tsMicros;
+  v.f64[f + 4] = cmd.userId;
+  switch (cmd.kind) {
+    case 'PlaceOrder':
+    case 'CancelReplaceOrder':
+      v.u8[b + 1] = cmd.side;
+      v.u8[b + 2] = cmd.orderType;
+      v.u8[b + 3] = cmd.timeInForce;
+      v.u8[b + 4] = cmd.stpMode;
+      v.f64[f + 5] = cmd.orderId;
+      v.f64[f + 6] = cmd.priceTicks;
+      v.f64[f + 7] = cmd.qtyLots;
+      v.f64[f + 8] = cmd.quoteQtyUnits;
+      writeAscii(v.u8, b + 80, cmd.clientOrderId, 'clientOrderId');
+      if (cmd.kind === 'CancelReplaceOrder') {
+        v.u8[b + 5] = cmd.cancelRestriction;
+        v.u8[b + 6] = cmd.cancelReplaceMode;
+        v.f64[f + 9] = cmd.cancelOrderId;
+        writeAscii(v.u8, b + 117, cmd.cancelClientOrderId, 'cancelClientOrderId');
+      }
+      break;
+    case 'CancelOrder':
+      v.u8[b + 5] = cmd.cancelRestriction;
+      v.f64[f + 5] = cmd.orderId;
+      writeAscii(v.u8, b + 80, cmd.clientOrderId, 'clientOrderId');
+      break;
+    case 'CancelAllOrders':
+      break;
+    case 'AmendOrder':
+      v.f64[f + 5] = cmd.orderId;
+      v.f64[f + 6] = cmd.priceTicks;
+      v.f64[f + 7] = cmd.qtyLots;
+      writeAscii(v.u8, b + 80, cmd.clientOrderId, 'clientOrderId');
+      writeAscii(v.u8, b + 117, cmd.newClientOrderId, 'newClientOrderId');
+      break;
+    default:
+      assertNever(cmd);
+  }
+}
+
+/** Reads record `index` of `v` as a command. Throws RecordError for an unknown kind or bad strings. */
+export function decodeCommand(v: RecordViews, index: number): BookCommand {
+  if (index < 0 || index >= v.records)
+    throw new RecordError(`record ${index} is outside 0..${v.records - 1}`);
+  const b = index * RECORD_BYTES;
+  const f = index * F64_PER_RECORD;
+  const base = {
+    seq: v.f64[f + 2]! as Seq,
+    tsMicros: v.f64[f + 3]!,
+    symbolId: v.u32[index * U32_PER_RECORD + 2]! as SymbolId,
+    userId: v.f64[f + 4]! as UserId,
+  };
+  const kind = v.u8[b]!;
+  switch (kind) {
+    case CommandKind.PlaceOrder:
+    case CommandKind.CancelReplaceOrder: {
+      const place = {
+        ...base,
+        orderId: v.f64[f + 5]! as OrderId,
+        side: v.u8[b + 1]! as Side,
+        orderType: v.u8[b + 2]! as OrderType,
+        timeInForce: v.u8[b + 3]! as TimeInForce,
+        stpMode: v.u8[b + 4]! as StpMode,
+        priceTicks: v.f64[f + 6]!,
+        qtyLots: v.f64[f + 7]!,
+        quoteQtyUnits: v.f64[f + 8]!,
+        clientOrderId: readAscii(v.u8, b + 80, 'clientOrderId', index),
+      };
+      if (kind === CommandKind.PlaceOrder) return { kind: 'PlaceOrder', ...place } satisfies PlaceOrder;
+      return {
+        kind: 'CancelReplaceOrder',
+        ...place,
+        cancelRestriction: v.u8[b + 5]! as CancelRestriction,
+        cancelReplaceMode: v.u8[b + 6]! as CancelReplaceMode,
+        cancelOrderId: v.f64[f + 9]! as OrderId,
+        cancelClientOrderId: readAscii(v.u8, b + 117, 'cancelClientOrderId', index),
+      } satisfies CancelReplaceOrder;
+    }
+    case CommandKind.CancelOrder:
+      return {
+        kind: 'CancelOrder',
+        ...base,
+        orderId: v.f64[f + 5]! as OrderId,
+        clientOrderId: readAscii(v.u8, b + 80, 'clientOrderId', index),
+        cancelRestriction: v.u8[b + 5]! as CancelRestriction,
+      } satisfies CancelOrder;
+    case CommandKind.CancelAllOrders:
+      return { kind: 'CancelAllOrders', ...base } satisfies CancelAllOrders;
+    case CommandKind.AmendOrder:
+      return {
+        kind: 'AmendOrder',
+        ...base,
+        orderId: v.f64[f + 5]! as OrderId,
+        priceTicks: v.f64[f + 6]!,
+        qtyLots: v.f64[f + 7]!,
+        clientOrderId: readAscii(v.u8, b + 80, 'clientOrderId', index),
+        newClientOrderId: readAscii(v.u8, b + 117, 'newClientOrderId', index),
+      } satisfies AmendOrder;
+    default:
+      throw new RecordError(`record ${index}: unknown command kind ${kind}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Events
+
+/**
+ * Appends event records to a growable buffer with no allocation per event (the buffer
+ * doubles when full, amortised). The order book writes its events here; `count` records
+ * from the start are valid until `reset()`.
+ */
+export class EventWriter {
+  private v: RecordViews;
+  /** Number of records written since the last reset. */
+  count = 0;
+
+  constructor(initialRecords = 1024) {
+    this.v = new RecordViews(new ArrayBuffer(Math.max(1, initialRecords) * RECORD_BYTES));
+  }
+
+  /** The views over the records written so far (valid until the next write that grows). */
+  get views(): RecordViews {
+    return this.v;
+  }
+
+  /** Forgets every record (the memory is kept). */
+  reset(): void {
+    this.count = 0;
+  }
+
+  /** Claims the next record, zeroed, with its common header; returns its index. */
+  private next(kind: number, seq: number, tsMicros: number, symbolId: number): number {
+    if (this.count === this.v.records) this.grow();
+    const i = this.count++;
+    const v = this.v;
+    const b = i * RECORD_BYTES;
+    v.u8.fill(0, b, b + RECORD_BYTES);
+    v.u8[b] = kind;
+    v.u32[i * U32_PER_RECORD + 2] = symbolId;
+    v.f64[i * F64_PER_RECORD + 2] = seq;
+    v.f64[i * F64_PER_RECORD + 3] = tsMicros;
+    return i;
+  }
+
+  private grow(): void {
+    const old = this.v;
+    const bigger = new RecordViews(new ArrayBuffer(old.records * 2 * RECORD_BYTES));
+    bigger.u8.set(old.u8);
+    this.v = bigger;
+  }
+
+  orderAccepted(
+    seq: number,
+    ts: number,
+    symbolId: number,
+    userId: number,
+    orderId: number,
+    side: number,
+    orderType: number,
+    tif: number,
+    stp: number,
+    priceTicks: number,
+    qtyLots: number,
+    quoteQtyUnits: number,
+    clientOrderId: string,
+  ): void {
+    const i = this.next(EventKind.OrderAccepted, seq, ts, symbolId);
+    const { u8, f64 } = this.v;
+    const b = i * RECORD_BYTES;
+    const f = i * F64_PER_RECORD;
+    u8[b + 1] = side;
+    u8[b + 2] = orderType;
+    u8[b + 3] = tif;
+    u8[b + 4] = stp;
+    f64[f + 4] = userId;
+    f64[f + 5] = orderId;
+    f64[f + 6] = priceTicks;
+    f64[f + 7] = qtyLots;
+    f64[f + 8] = quoteQtyUnits;
+    if (clientOrderId.length > 0) writeAscii(u8, b + 112, clientOrderId, 'clientOrderId');
+  }
+
+  /** A rejection of a placement (`kind` OrderRejected) or of a cancel or amend. */
+  rejected(
+    kind: typeof EventKind.OrderRejected | typeof EventKind.CancelRejected | typeof EventKind.AmendRejected,
+    seq: number,
+    ts: number,
+    symbolId: number,
+    userId: number,
+    orderId: number,
+    side: number,
+    orderType: number,
+    code: number,
+    clientOrderId: string,
+  ): void {
+    const i = this.next(kind, seq, ts, symbolId);
+    const { u8, u16, f64 } = this.v;
+    const b = i * RECORD_BYTES;
+    u8[b + 1] = side;
+    u8[b + 2] = orderType;
+    u16[i * U16_PER_RECORD + 6] = code;
+    f64[i * F64_PER_RECORD + 4] = userId;
+    f64[i * F64_PER_RECORD + 5] = orderId;
+    if (clientOrderId.length > 0 && isValidClientOrderId(clientOrderId)) {
+      writeAscii(u8, b + 112, clientOrderId, 'clientOrderId');
+    }
+  }
+
+  trade(
+    seq: number,
+    ts: number,
+    symbolId: number,
+    tradeId: number,
+    priceTicks: number,
+    qtyLots: number,
+    takerSide: number,
+    takerUserId: number,
+    takerOrderId: number,
+    takerRemainingLots: number,
+    makerUserId: number,
+    makerOrderId: number,
+    makerRemainingLots: number,
+  ): void {
+    const i = this.next(EventKind.TradeExecuted, seq, ts, symbolId);
+    const f64 = this.v.f64;
+    const f = i * F64_PER_RECORD;
+    this.v.u8[i * RECORD_BYTES + 1] = takerSide;
+    f64[f + 4] = takerUserId;
+    f64[f + 5] = takerOrderId;
+    f64[f + 6] = priceTicks;
+    f64[f + 7] = qtyLots;
+    f64[f + 8] = tradeId;
+    f64[f + 9] = takerRemainingLots;
+    f64[f + 10] = makerUserId;
+    f64[f + 11] = makerOrderId;
+    f64[f + 12] = makerRemainingLots;
+  }
+
+  orderCanceled(
+    seq: number,
+    ts: number,
+    symbolId: number,
+    userId: number,
+    orderId: number,
+    side: number,
+    priceTicks: number,
+    canceledLots: number,
+    filledLots: number,
+    reason: number,
+    clientOrderId: string,
+  ): void {
+    const i = this.next(EventKind.OrderCanceled, seq, ts, symbolId);
+    const { u8, f64 } = this.v;
+    const b = i * RECORD_BYTES;
+    const f = i * F64_PER_RECORD;
+    u8[b + 1] = side;
+    u8[b + 5] = reason;
+    f64[f + 4] = userId;
+    f64[f + 5] = orderId;
+    f64[f + 6] = priceTicks;
+    f64[f + 7] = canceledLots;
+    f64[f + 8] = filledLots;
+    if (clientOrderId.length > 0) writeAscii(u8, b + 112, clientOrderId, 'clientOrderId');
+  }
+
+  orderExpired(
+    seq: number,
+    ts: number,
+    symbolId: number,
+    userId: number,
+    orderId: number,
+    side: number,
+    expiredLots: number,
+    expiredQuoteUnits: number,
+    reason: number,
+  ): void {
+    const i = this.next(EventKind.OrderExpired, seq, ts, symbolId);
+    const f64 = this.v.f64;
+    const f = i * F64_PER_RECORD;
+    this.v.u8[i * RECORD_BYTES + 1] = side;
+    this.v.u8[i * RECORD_BYTES + 5] = reason;
+    f64[f + 4] = userId;
+    f64[f + 5] = orderId;
+    f64[f + 7] = expiredLots;
+    f64[f + 8] = expiredQuoteUnits;
+  }
+
+  orderAmended(
+    seq: number,
+    ts: number,
+    symbolId: number,
+    userId: number,
+    orderId: number,
+    side: number,
+    priceTicks: number,
+    qtyLots: number,
+    remainingLots: number,
+    keptPriority: boolean,
+    clientOrderId: string,
+  ): void {
+    const i = this.next(EventKind.OrderAmended, seq, ts, symbolId);
+    const { u8, f64 } = this.v;
+    const b = i * RECORD_BYTES;
+    const f = i * F64_PER_RECORD;
+    u8[b + 1] = side;
+    u8[b + 6] = keptPriority ? 1 : 0;
+    f64[f + 4] = userId;
+    f64[f + 5] = orderId;
+    f64[f + 6] = priceTicks;
+    f64[f + 7] = qtyLots;
+    f64[f + 8] = remainingLots;
+    if (clientOrderId.length > 0) writeAscii(u8, b + 112, clientOrderId, 'clientOrderId');
+  }
+
+  selfTradePrevented(
+    seq: number,
+    ts: number,
+    symbolId: number,
+    preventedMatchId: number,
+    stpMode: number,
+    priceTicks: number,
+    userId: number,
+    takerOrderId: number,
+    takerPreventedLots: number,
+    takerRemainingLots: number,
+    makerOrderId: number,
+    makerPreventedLots: number,
+    makerRemainingLots: number,
+  ): void {
+    const i = this.next(EventKind.SelfTradePrevented, seq, ts, symbolId);
+    const f64 = this.v.f64;
+    const f = i * F64_PER_RECORD;
+    this.v.u8[i * RECORD_BYTES + 4] = stpMode;
+    f64[f + 4] = userId;
+    f64[f + 5] = takerOrderId;
+    f64[f + 6] = priceTicks;
+    f64[f + 7] = takerPreventedLots;
+    f64[f + 8] = preventedMatchId;
+    f64[f + 9] = takerRemainingLots;
+    f64[f + 11] = makerOrderId;
+    f64[f + 12] = makerRemainingLots;
+    f64[f + 13] = makerPreventedLots;
+  }
+}
+
+/** Reads record `index` of `v` as an event. Throws RecordError for an unknown kind. */
+export function decodeEvent(v: RecordViews, index: number): BookEvent {
+  if (index < 0 || index >= v.records)
+    throw new RecordError(`record ${index} is outside 0..${v.records - 1}`);
+  const b = index * RECORD_BYTES;
+  const f = index * F64_PER_RECORD;
+  const u8 = v.u8;
+  const x = (slot: number): number => v.f64[f + slot]!;
+  const base = {
+    seq: x(2) as Seq,
+    tsMicros: x(3),
+    symbolId: v.u32[index * U32_PER_RECORD + 2]! as SymbolId,
+  };
+  const cid = (): string => readAscii(u8, b + 112, 'clientOrderId', index);
+  const code = v.u16[index * U16_PER_RECORD + 6]! as ResultCode;
+  const kind = u8[b]!;
+  switch (kind) {
+    case EventKind.OrderAccepted:
+      return {
+        kind: 'OrderAccepted',
+        ...base,
+        userId: x(4) as UserId,
+        orderId: x(5) as OrderId,
+        side: u8[b + 1]! as Side,
+        orderType: u8[b + 2]! as OrderType,
+        timeInForce: u8[b + 3]! as TimeInForce,
+        stpMode: u8[b + 4]! as StpMode,
+        priceTicks: x(6),
+        qtyLots: x(7),
+        quoteQtyUnits: x(8),
+        clientOrderId: cid(),
+      };
+    case EventKind.OrderRejected:
+      return {
+        kind: 'OrderRejected',
+        ...base,
+        userId: x(4) as UserId,
+        orderId: x(5) as OrderId,
+        side: u8[b + 1]! as Side,
+        orderType: u8[b + 2]! as OrderType,
+        code,
+        clientOrderId: cid(),
+      };
+    case EventKind.CancelRejected:
+    case EventKind.AmendRejected:
+      return {
+        kind: kind === EventKind.CancelRejected ? 'CancelRejected' : 'AmendRejected',
+        ...base,
+        userId: x(4) as UserId,
+        orderId: x(5) as OrderId,
+        code,
+        clientOrderId: cid(),
+      };
+    case EventKind.TradeExecuted:
+      return {
+        kind: 'TradeExecuted',
+        ...base,
+        tradeId: x(8) as TradeId,
+        priceTicks: x(6),
+        qtyLots: x(7),
+        takerSide: u8[b + 1]! as Side,
+        takerUserId: x(4) as UserId,
+        takerOrderId: x(5) as OrderId,
+        takerRemainingLots: x(9),
+        makerUserId: x(10) as UserId,
+        makerOrderId: x(11) as OrderId,
+        makerRemainingLots: x(12),
+      };
+    case EventKind.OrderCanceled:
+      return {
+        kind: 'OrderCanceled',
+        ...base,
+        userId: x(4) as UserId,
+        orderId: x(5) as OrderId,
+        side: u8[b + 1]! as Side,
+        priceTicks: x(6),
+        canceledLots: x(7),
+        filledLots: x(8),
+        reason: u8[b + 5]! as CancelReason,
+        clientOrderId: cid(),
+      };
+    case EventKind.OrderExpired:
+      return {
+        kind: 'OrderExpired',
+        ...base,
+        userId: x(4) as UserId,
+        orderId: x(5) as OrderId,
+        side: u8[b + 1]! as Side,
+        expiredLots: x(7),
+        expiredQuoteUnits: x(8),
+        reason: u8[b + 5]! as ExpiryReason,
+      };
+    case EventKind.OrderAmended:
+      return {
+        kind: 'OrderAmended',
+        ...base,
+        userId: x(4) as UserId,
+        orderId: x(5) as OrderId,
+        side: u8[b + 1]! as Side,
+        priceTicks: x(6),
+        qtyLots: x(7),
+        remainingLots: x(8),
+        keptPriority: u8[b + 6] === 1,
+        clientOrderId: cid(),
+      };
+    case EventKind.SelfTradePrevented:
+      return {
+        kind: 'SelfTradePrevented',
+        ...base,
+        preventedMatchId: x(8) as PreventedMatchId,
+        stpMode: u8[b + 4]! as StpMode,
+        priceTicks: x(6),
+        userId: x(4) as UserId,
+        takerOrderId: x(5) as OrderId,
+        takerPreventedLots: x(7),
+        takerRemainingLots: x(9),
+        makerOrderId: x(11) as OrderId,
+        makerPreventedLots: x(13),
+        makerRemainingLots: x(12),
+      };
+    default:
+      throw new RecordError(`record ${index}: unknown event kind ${kind}`);
+  }
+}
+
+/** Decodes the first `count` records of `v` as events. */
+export function decodeEvents(v: RecordViews, count: number, from = 0): BookEvent[] {
+  const out: BookEvent[] = [];
+  for (let i = from; i < from + count; i++) out.push(decodeEvent(v, i));
+  return out;
+}
+
+/**
+ * Writes an event object as a record (the inverse of decodeEvent), used by tests and by
+ * tools that re-encode decoded streams.
+ */
+export function encodeEvent(w: EventWriter, e: BookEvent): void {
+  switch (e.kind) {
+    case 'OrderAccepted':
+      w.orderAccepted(
+        e.seq,
+        e.tsMicros,
+        e.symbolId,
+        e.userId,
+        e.orderId,
+        e.side,
+        e.orderType,
+        e.timeInForce,
+        e.stpMode,
+        e.priceTicks,
+        e.qtyLots,
+        e.quoteQtyUnits,
+        e.clientOrderId,
+      );
+      return;
+    case 'OrderRejected':
+      w.rejected(
+        EventKind.OrderRejected,
+        e.seq,
+        e.tsMicros,
+        e.symbolId,
+        e.userId,
+        e.orderId,
+        e.side,
+        e.orderType,
+        e.code,
+        e.clientOrderId,
+      );
+      return;
+    case 'CancelRejected':
+    case 'AmendRejected':
+      w.rejected(
+        EventKind[e.kind],
+        e.seq,
+        e.tsMicros,
+        e.symbolId,
+        e.userId,
+        e.orderId,
+        0,
+        0,
+        e.code,
+        e.clientOrderId,
+      );
+      return;
+    case 'TradeExecuted':
+      w.trade(
+        e.seq,
+        e.tsMicros,
+        e.symbolId,
+        e.tradeId,
+        e.priceTicks,
+        e.qtyLots,
+        e.takerSide,
+        e.takerUserId,
+        e.takerOrderId,
+        e.takerRemainingLots,
+        e.makerUserId,
+        e.makerOrderId,
+        e.makerRemainingLots,
+      );
+      return;
+    case 'OrderCanceled':
+      w.orderCanceled(
+        e.seq,
+        e.tsMicros,
+        e.symbolId,
+        e.userId,
+        e.orderId,
+        e.side,
+        e.priceTicks,
+        e.canceledLots,
+        e.filledLots,
+        e.reason,
+        e.clientOrderId,
+      );
+      return;
+    case 'OrderExpired':
+      w.orderExpired(
+        e.seq,
+        e.tsMicros,
+        e.symbolId,
+        e.userId,
+        e.orderId,
+        e.side,
+        e.expiredLots,
+        e.expiredQuoteUnits,
+        e.reason,
+      );
+      return;
+    case 'OrderAmended':
+      w.orderAmended(
+        e.seq,
+        e.tsMicros,
+        e.symbolId,
+        e.userId,
+        e.orderId,
+        e.side,
+        e.priceTicks,
+        e.qtyLots,
+        e.remainingLots,
+        e.keptPriority,
+        e.clientOrderId,
+      );
+      return;
+    case 'SelfTradePrevented':
+      w.selfTradePrevented(
+        e.seq,
+        e.tsMicros,
+        e.symbolId,
+        e.preventedMatchId,
+        e.stpMode,
+        e.priceTicks,
+        e.userId,
+        e.takerOrderId,
+        e.takerPreventedLots,
+        e.takerRemainingLots,
+        e.makerOrderId,
+        e.makerPreventedLots,
+        e.makerRemainingLots,
+      );
+      return;
+    default:
+      assertNever(e);
+  }
+}
