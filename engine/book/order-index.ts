@@ -1,0 +1,121 @@
+/**
+ * An open-addressing hash map from order id (a positive safe integer) to order slot, in typed
+ * arrays: no allocation per insert or delete, O(1) expected lookup. Linear probing with
+ * backward-shift deletion, so there are no tombstones and lookups stay short however many
+ * orders come and go. Grows (doubling, amortised) past half full.
+ */
+const EMPTY = 0;
+
+export class OrderIndex {
+  private keys: Float64Array;
+  private values: Int32Array;
+  private mask: number;
+  private size = 0;
+
+  constructor(initialCapacity = 1024) {
+    let cap = 16;
+    while (cap < initialCapacity * 2) cap *= 2;
+    this.keys = new Float64Array(cap);
+    this.values = new Int32Array(cap);
+    this.mask = cap - 1;
+  }
+
+  /** Number of entries. */
+  get count(): number {
+    return this.size;
+  }
+
+  // Mixes the low and high 32 bits of the id (ids exceed 2^32 over a long run).
+  private slotOf(key: number): number {
+    const lo = key >>> 0;
+    const hi = (key / 4294967296) >>> 0;
+    let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 15;
+    return h & this.mask;
+  }
+
+  /** The slot stored for `key`, or -1. */
+  get(key: number): number {
+    const keys = this.keys;
+    let i = this.slotOf(key);
+    for (;;) {
+      const k = keys[i]!;
+      if (k === key) return this.values[i]!;
+      if (k === EMPTY) return -1;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  /** Stores `value` for `key` (key must be >= 1; replaces an existing entry). */
+  set(key: number, value: number): void {
+    if ((this.size + 1) * 2 > this.keys.length) this.grow();
+    const keys = this.keys;
+    let i = this.slotOf(key);
+    for (;;) {
+      const k = keys[i]!;
+      if (k === key) {
+        this.values[i] = value;
+        return;
+      }
+      if (k === EMPTY) {
+        keys[i] = key;
+        this.values[i] = value;
+        this.size++;
+        return;
+      }
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  /** Removes `key`; returns whether it was there. */
+  delete(key: number): boolean {
+    const keys = this.keys;
+    const values = this.values;
+    const mask = this.mask;
+    let i = this.slotOf(key);
+    for (;;) {
+      const k = keys[i]!;
+      if (k === EMPTY) return false;
+      if (k === key) break;
+      i = (i + 1) & mask;
+    }
+    // Backward-shift: move later entries of the probe run into the hole when their home
+    // slot is at or before it, so every remaining key stays reachable from its home slot.
+    let hole = i;
+    let j = (i + 1) & mask;
+    for (;;) {
+      const k = keys[j]!;
+      if (k === EMPTY) break;
+      const home = this.slotOf(k);
+      const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!between) {
+        keys[hole] = k;
+        values[hole] = values[j]!;
+        hole = j;
+      }
+      j = (j + 1) & mask;
+    }
+    keys[hole] = EMPTY;
+    this.size--;
+    return true;
+  }
+
+  /** Removes every entry. */
+  clear(): void {
+    this.keys.fill(EMPTY);
+    this.size = 0;
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldValues = this.values;
+    this.keys = new Float64Array(oldKeys.length * 2);
+    this.values = new Int32Array(oldKeys.length * 2);
+    this.mask = this.keys.length - 1;
+    this.size = 0;
+    for (let i = 0; i < oldKeys.length; i++) {
+      const k = oldKeys[i]!;
+      if (k !== EMPTY) this.set(k, oldValues[i]!);
+    }
+  }
+}

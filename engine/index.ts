@@ -1,0 +1,14 @@
+/**
+ * The engine's public entry: the model (commands, events, result codes, markets, records)
+ * and the order book. Other rooms (gateway, accounts) import from here only.
+ */
+export * from './book/order-book.ts';
+export * from './config/markets-config.ts';
+export * from './model/codec.ts';
+export * from './model/commands.ts';
+export * from './model/decimal.ts';
+export * from './model/enums.ts';
+export * from './model/events.ts';
+export * from './model/ids.ts';
+export * from './model/market.ts';
+export * from './model/result-code.ts';
