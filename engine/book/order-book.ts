@@ -381,15 +381,15 @@ export class OrderBook {
     this.cancelSlot(c, found, CancelReason.USER, out);
   }
 
-  /** Cancels every open order of the user on this symbol (newest first). */
+  /** Cancels every open order of the user on this symbol, in order id order. */
   cancelAllOrders(c: CancelAllOrdersFields, out: EventWriter): void {
     const code = this.validateStamped(c);
     if (code !== ResultCode.OK) {
       out.rejected(EventKind.CancelRejected, c.seq, c.tsMicros, c.symbolId, c.userId, 0, 0, 0, code, '');
       return;
     }
-    let s = this.userHead.get(c.userId) ?? NIL;
-    if (s === NIL) {
+    const slots = this.userSlots(c.userId);
+    if (slots.length === 0) {
       out.rejected(
         EventKind.CancelRejected,
         c.seq,
@@ -404,11 +404,7 @@ export class OrderBook {
       );
       return;
     }
-    while (s !== NIL) {
-      const next = this.oUNext[s]!;
-      this.cancelSlot(c, s, CancelReason.CANCEL_ALL, out);
-      s = next;
-    }
+    for (const s of slots) this.cancelSlot(c, s, CancelReason.CANCEL_ALL, out);
   }
 
   /**
@@ -645,11 +641,19 @@ export class OrderBook {
     return this.describe(s);
   }
 
-  /** A user's open orders on this symbol, newest first. */
+  /** A user's open orders on this symbol, in order id order. */
   openOrdersOf(user: number): RestingOrder[] {
-    const out: RestingOrder[] = [];
-    for (let s = this.userHead.get(user) ?? NIL; s !== NIL; s = this.oUNext[s]!) out.push(this.describe(s));
-    return out;
+    return this.userSlots(user).map((s) => this.describe(s));
+  }
+
+  /**
+   * The slots of a user's open orders in order id order: a canonical order that does not
+   * depend on the history of the book, so a restored book behaves exactly as the original.
+   */
+  private userSlots(user: number): number[] {
+    const slots: number[] = [];
+    for (let s = this.userHead.get(user) ?? NIL; s !== NIL; s = this.oUNext[s]!) slots.push(s);
+    return slots.sort((a, b) => this.oId[a]! - this.oId[b]!);
   }
 
   /** Everything needed to rebuild this book (see `OrderBook.restore`). */

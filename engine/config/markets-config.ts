@@ -3,7 +3,13 @@
  * shard map. Loading validates everything and fails with a message naming the problem.
  */
 import { readFileSync } from 'node:fs';
-import { type AssetSpec, defineMarket, type Market, MarketDefinitionError, type MarketSpec } from '../model/market.ts';
+import {
+  type AssetSpec,
+  defineMarket,
+  type Market,
+  MarketDefinitionError,
+  type MarketSpec,
+} from '../model/market.ts';
 
 /** The file's shape. */
 export interface MarketsFile {
@@ -22,7 +28,8 @@ export class Markets {
   constructor(file: MarketsFile) {
     const assets = new Map<string, AssetSpec>();
     for (const a of file.assets) {
-      if (!/^[A-Z0-9]{2,12}$/.test(a.asset)) throw new MarketDefinitionError(`asset "${a.asset}" must be 2-12 of A-Z, 0-9`);
+      if (!/^[A-Z0-9]{2,12}$/.test(a.asset))
+        throw new MarketDefinitionError(`asset "${a.asset}" must be 2-12 of A-Z, 0-9`);
       if (!Number.isInteger(a.scale) || a.scale < 0 || a.scale > 18) {
         throw new MarketDefinitionError(`asset ${a.asset}: scale must be an integer in 0..18`);
       }
