@@ -41,6 +41,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|data)/' },
+    includeOnly: '^(engine|gateway|accounts|stacks|policy|test|bench)/|^index\\.ts$',
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
     enhancedResolveOptions: { extensions: ['.ts', '.js'] },
