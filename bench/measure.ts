@@ -1,0 +1,135 @@
+/**
+ * Measurement helpers: GC pauses from perf_hooks, memory, timer calibration, percentiles.
+ */
+import { type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
+import * as hdr from 'hdr-histogram-js';
+
+interface GcPause {
+  readonly start: number;
+  readonly duration: number;
+}
+
+/** Records every GC pause the process reports (perf_hooks 'gc' entries). */
+export class GcMonitor {
+  private readonly pauses: GcPause[] = [];
+  private readonly observer: PerformanceObserver;
+
+  constructor() {
+    this.observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries() as PerformanceEntry[]) {
+        this.pauses.push({ start: e.startTime, duration: e.duration });
+      }
+    });
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  /** Pauses that started within [from, to] (performance.now() time). Call after `settle()`. */
+  within(from: number, to: number): { count: number; maxMs: number; totalMs: number } {
+    let count = 0;
+    let maxMs = 0;
+    let totalMs = 0;
+    for (const p of this.pauses) {
+      if (p.start < from || p.start > to) continue;
+      count++;
+      totalMs += p.duration;
+      if (p.duration > maxMs) maxMs = p.duration;
+    }
+    return { count, maxMs, totalMs };
+  }
+
+  /** Lets the observer's queued entries arrive (they are delivered asynchronously). */
+  async settle(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setImmediate(r));
+  }
+
+  stop(): void {
+    this.observer.disconnect();
+  }
+}
+
+const gcFn = (globalThis as { gc?: () => void }).gc;
+
+/** A full collection (needs node --expose-gc). */
+export function fullGc(): void {
+  if (gcFn === undefined) throw new Error('run with node --expose-gc (npm run bench:engine does)');
+  gcFn();
+  gcFn();
+}
+
+/** JS heap used plus ArrayBuffer memory (typed arrays live outside the JS heap), in bytes. */
+export function memoryInUse(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+/** What an empty timed loop measures: the clock read's own cost, and the machine's noise floor. */
+export interface TimerCost {
+  readonly medianNs: number;
+  readonly p99Ns: number;
+  readonly p999Ns: number;
+  readonly maxNs: number;
+}
+
+/**
+ * The cost of one clock read in the timed loops, in ns: the median interval of a loop that
+ * has the same shape as the adapters' timed loops (typed-array load, performance.now(), store)
+ * with no operation in it. Taken as the minimum median over a few runs.
+ */
+export function calibrateTimer(n: number, lat: Float64Array, kind: Uint8Array): TimerCost {
+  let best: TimerCost = { medianNs: Number.POSITIVE_INFINITY, p99Ns: 0, p999Ns: 0, maxNs: 0 };
+  for (let run = 0; run < 5; run++) {
+    let sink = 0;
+    let t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      sink += kind[i]!;
+      const t1 = performance.now();
+      lat[i] = t1 - t0;
+      t0 = t1;
+    }
+    if (sink < 0) throw new Error('unreachable');
+    const sorted = lat.slice(0, n).sort();
+    const medianNs = sorted[n >> 1]! * 1e6;
+    if (medianNs < best.medianNs) {
+      best = {
+        medianNs,
+        p99Ns: sorted[Math.floor(n * 0.99)]! * 1e6,
+        p999Ns: sorted[Math.floor(n * 0.999)]! * 1e6,
+        maxNs: sorted[n - 1]! * 1e6,
+      };
+    }
+  }
+  return best;
+}
+
+export interface Latency {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+  readonly mean: number;
+}
+
+/** Per-operation latency in ns: each interval minus the calibrated timer cost, into an HdrHistogram. */
+export function latencyOf(lat: Float64Array, n: number, timerNs: number): Latency {
+  const h = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  for (let i = 0; i < n; i++) {
+    const ns = lat[i]! * 1e6 - timerNs;
+    h.recordValue(ns > 0 ? Math.round(ns) : 0);
+  }
+  const r: Latency = {
+    p50: h.getValueAtPercentile(50),
+    p90: h.getValueAtPercentile(90),
+    p99: h.getValueAtPercentile(99),
+    p999: h.getValueAtPercentile(99.9),
+    max: h.maxValue,
+    mean: h.mean,
+  };
+  h.destroy();
+  return r;
+}
