@@ -42,7 +42,7 @@ describe('network', () => {
       assert.equal(await resolved(endpoint.vpcEndpointType), 'Gateway');
       assert.equal((await resolved(endpoint.routeTableIds))?.length, 6);
     }
-    assert.match(await resolved(network.s3Endpoint.serviceName), /^com\.amazonaws\.us-east-1\.s3$/);
+    assert.match((await resolved(network.s3Endpoint.serviceName)) ?? '', /^com\.amazonaws\.us-east-1\.s3$/);
   });
 
   it('must not overlap subnets', async () => {

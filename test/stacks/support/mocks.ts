@@ -244,11 +244,17 @@ export function resolved<T>(output: pulumi.Input<T> | pulumi.Output<T>): Promise
   return new Promise((resolve) => pulumi.output(output).apply((v) => resolve(v as T)));
 }
 
+/**
+ * The SDK's own "wait until the RPC queue drains" (what `pulumi` does before exiting). It is
+ * exported at run time but marked internal in the typings.
+ */
+const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs: () => Promise<void> }).waitForRPCs;
+
 /** Waits until every registration in flight has been answered. */
 export async function settle(): Promise<void> {
-  await pulumi.runtime.waitForRPCs();
+  await waitForRPCs();
   await new Promise((resolve) => setImmediate(resolve));
-  await pulumi.runtime.waitForRPCs();
+  await waitForRPCs();
 }
 
 /** The recorded resources of a type (and, optionally, whose name starts with a prefix). */
