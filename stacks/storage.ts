@@ -230,13 +230,11 @@ export class Storage extends pulumi.ComponentResource {
     this.logShippingRole = new aws.iam.Role(
       `${name}-log-subscription-role`,
       {
-        assumeRolePolicy: pulumi
-          .all([region, identity.accountId])
-          .apply(([r, account]) =>
-            serviceTrustPolicy('logs.amazonaws.com', {
-              StringLike: { 'aws:SourceArn': `arn:aws:logs:${r}:${account}:*` },
-            }),
-          ),
+        assumeRolePolicy: pulumi.all([region, identity.accountId]).apply(([r, account]) =>
+          serviceTrustPolicy('logs.amazonaws.com', {
+            StringLike: { 'aws:SourceArn': `arn:aws:logs:${r}:${account}:*` },
+          }),
+        ),
         tags,
       },
       { parent: this },
@@ -377,17 +375,17 @@ export class Storage extends pulumi.ComponentResource {
       { assumeRolePolicy: serviceTrustPolicy('backup.amazonaws.com'), tags },
       { parent: this },
     );
-    [
+    const backupPolicies = [
       'service-role/AWSBackupServiceRolePolicyForBackup',
       'service-role/AWSBackupServiceRolePolicyForRestores',
-    ].forEach(
-      (policy, i) =>
-        new aws.iam.RolePolicyAttachment(
-          `${name}-backup-role-${i}`,
-          { role: backupRole.name, policyArn: managedPolicy(policy) },
-          { parent: this },
-        ),
-    );
+    ];
+    for (const [i, policy] of backupPolicies.entries()) {
+      new aws.iam.RolePolicyAttachment(
+        `${name}-backup-role-${i}`,
+        { role: backupRole.name, policyArn: managedPolicy(policy) },
+        { parent: this },
+      );
+    }
     this.selection = new aws.backup.Selection(
       `${name}-selection`,
       {
