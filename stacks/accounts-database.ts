@@ -93,6 +93,8 @@ export class AccountsDatabase extends pulumi.ComponentResource {
   public readonly secondaryInstances: aws.rds.ClusterInstance[];
   /** The master credentials. */
   public readonly masterSecret: GeneratedSecret;
+  /** The KMS key in the secondary region, when there is one. */
+  public readonly secondaryKey: aws.kms.Key | undefined;
   /** The writer endpoint. */
   public readonly endpoint: pulumi.Output<string>;
   /** The reader endpoint. */
@@ -107,6 +109,8 @@ export class AccountsDatabase extends pulumi.ComponentResource {
   public readonly clusterIdentifier: pulumi.Output<string>;
   /** The ARN of the secret holding `username` and `password`. */
   public readonly secretArn: pulumi.Output<string>;
+  /** The name of that secret (the same in the secondary region, where it is replicated). */
+  public readonly secretName: pulumi.Output<string>;
 
   constructor(name: string, args: AccountsDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super('crossbook:stacks:AccountsDatabase', name, {}, opts);
@@ -129,6 +133,20 @@ export class AccountsDatabase extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    this.secondaryKey =
+      args.secondary === undefined
+        ? undefined
+        : customerManagedKey(
+            `${name}-secondary-key`,
+            {
+              description: pulumi.interpolate`Crossbook ${env} accounts database (secondary)`,
+              alias: pulumi.interpolate`crossbook-${env}-accounts-db`,
+              region: args.secondary.region,
+            },
+            { parent: this },
+          );
+    // Replicated to the secondary region, so the workloads there can still read it when the
+    // primary region is gone.
     this.masterSecret = generatedSecret(
       `${name}-master`,
       {
@@ -136,6 +154,10 @@ export class AccountsDatabase extends pulumi.ComponentResource {
         secretName: pulumi.interpolate`crossbook/${env}/accounts-db`,
         kmsKeyId: this.key.arn,
         fields: { username },
+        replica:
+          args.secondary === undefined || this.secondaryKey === undefined
+            ? undefined
+            : { region: args.secondary.region, kmsKeyId: this.secondaryKey.arn },
       },
       { parent: this },
     );
@@ -247,15 +269,7 @@ export class AccountsDatabase extends pulumi.ComponentResource {
     if (args.secondary !== undefined && this.globalCluster !== undefined) {
       const secondary = args.secondary;
       const region = secondary.region;
-      const secondaryKey = customerManagedKey(
-        `${name}-secondary-key`,
-        {
-          description: pulumi.interpolate`Crossbook ${env} accounts database (secondary)`,
-          alias: pulumi.interpolate`crossbook-${env}-accounts-db`,
-          region,
-        },
-        { parent: this },
-      );
+      const secondaryKey = this.secondaryKey as aws.kms.Key;
       const secondarySg = databaseSecurityGroup(
         `${name}-secondary-sg`,
         secondary.vpcId,
@@ -340,6 +354,7 @@ export class AccountsDatabase extends pulumi.ComponentResource {
     this.port = this.cluster.port;
     this.clusterIdentifier = this.cluster.clusterIdentifier;
     this.secretArn = this.masterSecret.secret.arn;
+    this.secretName = this.masterSecret.secretName;
     this.registerOutputs({
       endpoint: this.endpoint,
       readerEndpoint: this.readerEndpoint,

@@ -60,6 +60,8 @@ export class MarketData extends pulumi.ComponentResource {
   public readonly redisNodeIds: pulumi.Output<string[]>;
   /** The ARN of the secret holding the AUTH token (`password`). */
   public readonly authTokenSecretArn: pulumi.Output<string>;
+  /** The name of that secret. */
+  public readonly authTokenSecretName: pulumi.Output<string>;
   /** The stream name. */
   public readonly streamName: pulumi.Output<string>;
   /** The stream ARN. */
@@ -202,6 +204,7 @@ export class MarketData extends pulumi.ComponentResource {
     this.redisReplicationGroupId = this.redis.id;
     this.redisNodeIds = this.redis.memberClusters;
     this.authTokenSecretArn = this.authToken.secret.arn;
+    this.authTokenSecretName = this.authToken.secretName;
     this.streamName = this.stream.name;
     this.streamArn = this.stream.arn;
     this.consumerName = this.consumer.name;

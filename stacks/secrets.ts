@@ -7,14 +7,16 @@ export interface GeneratedSecretArgs {
   description: pulumi.Input<string>;
   /** The secret's name in Secrets Manager, e.g. `crossbook/prod/redis`. */
   secretName: pulumi.Input<string>;
-  /** The KMS key encrypting the secret. */
-  kmsKeyId: pulumi.Input<string>;
+  /** The KMS key encrypting the secret. Default: the account's `aws/secretsmanager` key. */
+  kmsKeyId?: pulumi.Input<string>;
   /** Length of the generated password. Default 40. */
   length?: number;
   /** Fields stored beside `password` in the secret's JSON document. Default none. */
   fields?: Record<string, pulumi.Input<string>>;
   /** A region other than the provider's. */
   region?: pulumi.Input<string>;
+  /** A read replica of the secret in another region (same name), and the key encrypting it there. Default none. */
+  replica?: { region: pulumi.Input<string>; kmsKeyId: pulumi.Input<string> };
 }
 
 /** A Secrets Manager secret holding a generated password. */
@@ -25,6 +27,8 @@ export interface GeneratedSecret {
   readonly version: aws.secretsmanager.SecretVersion;
   /** The password (a Pulumi secret). */
   readonly password: pulumi.Output<string>;
+  /** The secret's name (the same in every region it is replicated to). */
+  readonly secretName: pulumi.Output<string>;
 }
 
 /**
@@ -46,6 +50,7 @@ export function generatedSecret(
       kmsKeyId: args.kmsKeyId,
       recoveryWindowInDays: 7,
       region: args.region,
+      replicas: args.replica === undefined ? [] : [args.replica],
     },
     opts,
   );
@@ -71,5 +76,5 @@ export function generatedSecret(
       String((JSON.parse(text ?? '{}') as { password?: string }).password ?? ''),
     ),
   );
-  return { secret, version, password };
+  return { secret, version, password, secretName: secret.name };
 }

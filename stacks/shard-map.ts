@@ -91,3 +91,31 @@ export function coreGroups(shardMap: ShardMap, shardSets?: readonly (readonly nu
   }
   return groups;
 }
+
+/** What the infrastructure needs from config/markets.json. */
+export interface MarketsFile {
+  /** The listed symbols. */
+  readonly symbols: readonly string[];
+  /** The shard map. */
+  readonly shardMap: ShardMap;
+}
+
+/**
+ * Parses config/markets.json (`markets[].symbol`, `shardMap`) and checks that every listed
+ * market has a shard. Throws on anything else.
+ */
+export function parseMarketsFile(text: string): MarketsFile {
+  const parsed = JSON.parse(text) as { markets?: { symbol?: unknown }[]; shardMap?: unknown };
+  const symbols = (parsed.markets ?? []).map((m, i) => {
+    if (typeof m.symbol !== 'string') {
+      throw new Error(`markets[${i}] has no symbol`);
+    }
+    return m.symbol;
+  });
+  const shardMap = parsed.shardMap;
+  if (typeof shardMap !== 'object' || shardMap === null || Array.isArray(shardMap)) {
+    throw new Error('the markets file has no shardMap object');
+  }
+  symbolsByShard(shardMap as ShardMap, symbols);
+  return { symbols, shardMap: shardMap as ShardMap };
+}

@@ -50,6 +50,8 @@ export class Storage extends pulumi.ComponentResource {
   public readonly secondaryLogs: SecureBucket | undefined;
   /** The replica of the backups bucket in the secondary region, when there is one. */
   public readonly backupsReplica: SecureBucket | undefined;
+  /** The KMS key of that replica. */
+  public readonly backupsReplicaKey: aws.kms.Key | undefined;
   /** The Firehose stream shipping CloudWatch log groups to the logs bucket. */
   public readonly logShipping: aws.kinesis.FirehoseDeliveryStream;
   /** The role CloudWatch Logs assumes to put records into {@link logShipping}. */
@@ -272,6 +274,7 @@ export class Storage extends pulumi.ComponentResource {
         { parent: this },
       );
       this.backupsReplica = replica;
+      this.backupsReplicaKey = replicaKey;
       const replicationRole = new aws.iam.Role(
         `${name}-replication-role`,
         { assumeRolePolicy: serviceTrustPolicy('s3.amazonaws.com'), tags },

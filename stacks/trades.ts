@@ -36,6 +36,10 @@ export class Trades extends pulumi.ComponentResource {
   public readonly tableArn: pulumi.Output<string>;
   /** The ARN of the table's stream. */
   public readonly streamArn: pulumi.Output<string>;
+  /** The KMS key of the replica, when there is one. */
+  public readonly replicaKey: aws.kms.Key | undefined;
+  /** The replica's ARN (the table's own ARN when there is no replica). */
+  public readonly replicaTableArn: pulumi.Output<string>;
 
   constructor(name: string, args: TradesArgs, opts?: pulumi.ComponentResourceOptions) {
     super('crossbook:stacks:Trades', name, {}, opts);
@@ -48,23 +52,27 @@ export class Trades extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const replicas =
+    this.replicaKey =
       args.secondaryRegion === undefined
+        ? undefined
+        : customerManagedKey(
+            `${name}-replica-key`,
+            {
+              description: pulumi.interpolate`Crossbook ${env} trade history replica`,
+              alias: pulumi.interpolate`crossbook-${env}-trades`,
+              region: args.secondaryRegion,
+            },
+            { parent: this },
+          );
+    const replicas =
+      args.secondaryRegion === undefined || this.replicaKey === undefined
         ? []
         : [
             {
               regionName: args.secondaryRegion,
               pointInTimeRecovery: true,
               propagateTags: true,
-              kmsKeyArn: customerManagedKey(
-                `${name}-replica-key`,
-                {
-                  description: pulumi.interpolate`Crossbook ${env} trade history replica`,
-                  alias: pulumi.interpolate`crossbook-${env}-trades-replica`,
-                  region: args.secondaryRegion,
-                },
-                { parent: this },
-              ).arn,
+              kmsKeyArn: this.replicaKey.arn,
             },
           ];
     this.table = new aws.dynamodb.Table(
@@ -96,6 +104,9 @@ export class Trades extends pulumi.ComponentResource {
     this.tableName = this.table.name;
     this.tableArn = this.table.arn;
     this.streamArn = this.table.streamArn;
+    this.replicaTableArn = pulumi
+      .all([this.table.arn, this.table.replicas])
+      .apply(([arn, list]) => list?.[0]?.arn ?? arn);
     this.registerOutputs({ tableName: this.tableName, tableArn: this.tableArn, streamArn: this.streamArn });
   }
 }

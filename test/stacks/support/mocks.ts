@@ -29,6 +29,15 @@ const REGION = 'us-east-1';
 
 let sink: Registered[] = [];
 
+/** The region of each explicit AWS provider the program created, by provider name. */
+const providerRegions = new Map<string, string>();
+
+/** The region a provider reference (`<urn>::<id>`) stands for, when it is an explicit AWS provider. */
+function providerRegion(reference: string | undefined): string | undefined {
+  const match = reference === undefined ? null : /::pulumi:providers:aws::([^:]+)::/.exec(reference);
+  return match === null ? undefined : providerRegions.get(match[1] ?? '');
+}
+
 /** Starts a fresh recording and returns it (the array fills as resources register). */
 export function startRecording(): Registered[] {
   sink = [];
@@ -100,14 +109,22 @@ function outputsFor(
           ],
         },
       };
-    case 'aws:elasticache/replicationGroup:ReplicationGroup':
+    case 'aws:elasticache/replicationGroup:ReplicationGroup': {
+      const group = str(inputs.replicationGroupId, name);
+      const shards = Number(inputs.numNodeGroups ?? 1);
+      const nodesPerShard = 1 + Number(inputs.replicasPerNodeGroup ?? 0);
+      const members = [...Array(shards).keys()].flatMap((s) =>
+        [...Array(nodesPerShard).keys()].map((n) => `${group}-000${s + 1}-00${n + 1}`),
+      );
       return {
-        id: name,
+        id: group,
         extra: {
-          arn: arn('elasticache', `replicationgroup:${name}`),
-          configurationEndpointAddress: `clustercfg.${name}.abc.${region}.cache.amazonaws.com`,
+          arn: arn('elasticache', `replicationgroup:${group}`),
+          configurationEndpointAddress: `clustercfg.${group}.abc.${region}.cache.amazonaws.com`,
+          memberClusters: members,
         },
       };
+    }
     case 'aws:acm/certificate:Certificate':
       return {
         id: arn('acm', `certificate/${name}`),
@@ -153,7 +170,11 @@ function outputsFor(
     case 'aws:globalaccelerator/accelerator:Accelerator':
       return {
         id: `arn:aws:globalaccelerator::${ACCOUNT}:accelerator/${name}`,
-        extra: { dnsName: 'a1.awsglobalaccelerator.com', hostedZoneId: 'Z2BJ6XQ5FK7U4H' },
+        extra: {
+          dnsName: 'a1.awsglobalaccelerator.com',
+          hostedZoneId: 'Z2BJ6XQ5FK7U4H',
+          ipSets: [{ ipFamily: 'IPv4', ipAddresses: ['192.0.2.10', '192.0.2.11'] }],
+        },
       };
     case 'aws:apigateway/restApi:RestApi':
       return {
@@ -217,7 +238,11 @@ function callResult(token: string, inputs: Record<string, unknown>): Record<stri
 /** Pulumi mocks recording every resource. */
 export const mocks: pulumi.runtime.Mocks = {
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-    const { id, extra } = outputsFor(args.type, args.name, args.inputs);
+    if (args.type === 'pulumi:providers:aws' && typeof args.inputs.region === 'string') {
+      providerRegions.set(args.name, args.inputs.region);
+    }
+    const region = args.inputs.region ?? providerRegion(args.provider);
+    const { id, extra } = outputsFor(args.type, args.name, { ...args.inputs, region });
     const state = { ...args.inputs, ...extra };
     sink.push({
       type: args.type,
@@ -230,7 +255,10 @@ export const mocks: pulumi.runtime.Mocks = {
     return { id, state };
   },
   call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-    return callResult(args.token, args.inputs);
+    return callResult(args.token, {
+      ...args.inputs,
+      region: args.inputs.region ?? providerRegion(args.provider),
+    });
   },
 };
 
@@ -239,9 +267,16 @@ export function installMocks(stack = 'test'): void {
   pulumi.runtime.setMocks(mocks, 'crossbook', stack, false);
 }
 
-/** The value of an output, once known. */
-export function resolved<T>(output: pulumi.Input<T> | pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => pulumi.output(output).apply((v) => resolve(v as T)));
+/**
+ * The value of an output, once known. Rejects when it never will be (an output the mocks
+ * leave unknown would otherwise hang the test).
+ */
+export async function resolved<T>(output: pulumi.Input<T> | pulumi.Output<T>): Promise<T> {
+  const out = pulumi.output(output) as pulumi.Output<T> & { isKnown: Promise<boolean> };
+  if (!(await out.isKnown)) {
+    throw new Error('the output is unknown: the mocks do not answer a property the program reads');
+  }
+  return new Promise((resolve) => out.apply((v) => resolve(v as T)));
 }
 
 /**
