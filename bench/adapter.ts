@@ -10,6 +10,8 @@ export interface EngineAdapter {
   readonly name: string;
   /** Builds the engine's own command or argument objects for every operation (untimed). */
   prepare(w: Workload): void;
+  /** Drops what `prepare` built (and the books), so that only one engine's objects are on the heap. */
+  release(): void;
   /** Drops the books (so that the next `reset` starts from nothing). */
   dispose(): void;
   /** Fresh, empty books: one per symbol. */

@@ -102,6 +102,13 @@ export class CrossbookAdapter implements EngineAdapter {
     this.cmds = cmds;
   }
 
+  release(): void {
+    this.books = [];
+    this.cmds = [];
+    this.kind = new Uint8Array(0);
+    this.symbol = new Uint8Array(0);
+  }
+
   dispose(): void {
     this.books = [];
   }

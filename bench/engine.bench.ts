@@ -7,14 +7,14 @@
  *   flags: --ops N  --symbols 1,10  --seed N  --repeat N  --target-orders N
  *          --engines crossbook,nodejs-order-book,hft-limit-order-book
  *
- * Per configuration and engine, each pass on fresh books (the prefill is applied untimed):
+ * Per configuration and engine, each pass on fresh books (the prefill is applied untimed); passes
+ * 2-4 run one engine at a time, with only that engine's pre-built operations on the heap:
  *   1. verify + warm-up: every operation, each engine's filled lots recorded; all engines and
  *      the workload's reference book must agree on every operation, or the run fails naming
  *      the operation;
  *   2. warm-up: the measured loop itself, untimed;
  *   3. throughput: the measured operations with one clock read before and after (ops/s),
- *      GC pauses observed, memory measured; --repeat passes (default 3), engines interleaved,
- *      the median reported;
+ *      GC pauses observed, memory measured; --repeat passes (default 3), the median reported;
  *   4. latency: one clock read between consecutive operations; each interval minus the
  *      calibrated cost of a clock read goes into an HdrHistogram (p50/p99/p99.9/max).
  * After every pass the books' resting liquidity must equal the reference book's.
@@ -32,6 +32,7 @@ import {
   calibrateTimer,
   fullGc,
   GcMonitor,
+  type GcStats,
   type Latency,
   latencyOf,
   memoryInUse,
@@ -48,12 +49,6 @@ const TARGET_OPS_PER_SEC = 5_000_000;
 const TARGET_RATIO = 15;
 const TARGET_P99_NS = 2_000;
 const TARGET_GC_MS = 1;
-
-interface GcStats {
-  count: number;
-  maxMs: number;
-  totalMs: number;
-}
 
 interface ThroughputPass {
   readonly wallMs: number;
@@ -162,7 +157,6 @@ async function runConfig(
     new HftLimitOrderBookAdapter(),
   ];
   const adapters = all.filter((a) => only === undefined || only.has(a.name));
-  for (const a of adapters) a.prepare(w);
   console.error(
     `[${symbols} symbol(s)] workload: ${fmt(w.prefill)} prefill + ${fmt(ops)} ops generated in ${fmt(genMs)} ms`,
   );
@@ -175,6 +169,7 @@ async function runConfig(
   for (const a of adapters) {
     t = performance.now();
     const f = new Float64Array(w.length).fill(Number.NaN);
+    a.prepare(w);
     a.reset();
     try {
       a.runVerify(0, w.length, f);
@@ -183,7 +178,7 @@ async function runConfig(
       if (!(e instanceof BenchFailure)) throw e;
       refusals.push(e.message);
     }
-    a.dispose();
+    a.release();
     fills.set(a.name, f);
     console.error(`[${symbols} symbol(s)] ${a.name}: verified in ${fmt(performance.now() - t)} ms`);
   }
@@ -206,19 +201,22 @@ async function runConfig(
   }
   fills.clear();
 
-  // 2. Warm up the measured loop itself, on a fresh book.
+  // 2-4, one engine at a time (only its own pre-built operations on the heap).
+  const lat = new Float64Array(ops);
+  const timer = calibrateTimer(ops, lat, w.kind);
+  const results: EngineResult[] = [];
   for (const a of adapters) {
+    a.prepare(w);
+
+    // 2. Warm up the measured loop itself, on a fresh book.
     a.reset();
     a.runRange(0, w.length);
     checkDepth(a, w, 'warm-up');
     a.dispose();
-  }
 
-  // 3. Throughput: `repeat` passes, engines interleaved so that noise from other processes
-  // spreads over all of them; each engine's median pass is reported.
-  const passes = new Map<string, ThroughputPass[]>(adapters.map((a) => [a.name, []]));
-  for (let rep = 0; rep < repeat; rep++) {
-    for (const a of adapters) {
+    // 3. Throughput: `repeat` passes on fresh books; the median is reported.
+    const ps: ThroughputPass[] = [];
+    for (let rep = 0; rep < repeat; rep++) {
       fullGc();
       const base = memoryInUse();
       a.reset();
@@ -234,15 +232,10 @@ async function runConfig(
       fullGc();
       const retained = memoryInUse() - base;
       a.dispose();
-      passes.get(a.name)!.push({ wallMs: t1 - t0, gc: g, heapBefore, heapAfter, retained });
+      ps.push({ wallMs: t1 - t0, gc: g, heapBefore, heapAfter, retained });
     }
-  }
 
-  // 4. Latency: one pass per engine, one clock read between consecutive operations.
-  const lat = new Float64Array(ops);
-  const timer = calibrateTimer(ops, lat, w.kind);
-  const results: EngineResult[] = [];
-  for (const a of adapters) {
+    // 4. Latency: one clock read between consecutive operations.
     fullGc();
     a.reset();
     a.runRange(0, w.prefill);
@@ -252,14 +245,14 @@ async function runConfig(
     checkDepth(a, w, 'latency');
     await gc.settle();
     const gcLatency = gc.within(l0, l1);
-    a.dispose();
+    a.release();
     const latency = latencyOf(lat, ops, timer.medianNs);
 
-    const ps = passes.get(a.name)!;
     const sorted = [...ps].sort((x, y) => x.wallMs - y.wallMs);
     const median = sorted[(sorted.length - 1) >> 1]!;
-    const gcThroughput = {
+    const gcThroughput: GcStats = {
       count: ps.reduce((n, p) => n + p.gc.count, 0),
+      major: ps.reduce((n, p) => n + p.gc.major, 0),
       maxMs: Math.max(...ps.map((p) => p.gc.maxMs)),
       totalMs: ps.reduce((n, p) => n + p.gc.totalMs, 0),
     };
@@ -321,7 +314,7 @@ function table(c: ConfigResult): string {
     pad('p99.9 ns', 9),
     pad('max ns', 11),
     pad('max GC ms', 9),
-    pad('GCs', 4),
+    pad('GCs/full', 8),
     pad('lat.pass GC', 12),
     pad('heap MB before->after', 22),
     pad('kept MB', 7),
@@ -339,7 +332,7 @@ function table(c: ConfigResult): string {
         pad(fmt(e.latency.p999), 9),
         pad(fmt(e.latency.max), 11),
         pad(e.maxGcPauseMs.toFixed(2), 9),
-        pad(String(e.gcThroughput.count), 4),
+        pad(`${e.gcThroughput.count}/${e.gcThroughput.major}`, 8),
         pad(`${e.gcLatency.count} / ${e.gcLatency.maxMs.toFixed(2)}`, 12),
         pad(`${e.heapBeforeMb.toFixed(0)} -> ${e.heapAfterMb.toFixed(0)}`, 22),
         pad(e.retainedMb.toFixed(1), 7),
@@ -449,10 +442,11 @@ async function main(): Promise<void> {
     [
       'method: every engine runs the same pre-built operations on fresh books (prefill untimed), after a verification',
       'pass (doubles as warm-up: all engines must fill the same lots on every op) and a warm-up pass of the loop.',
-      `ops/s: measured ops / wall time of a pass with no per-op timing; median of ${repeat} passes, engines interleaved.`,
+      `ops/s: measured ops / wall time of a pass with no per-op timing; median of ${repeat} passes, one engine at a time.`,
       'latency: separate pass, one performance.now() between consecutive ops, minus the median cost of a clock read',
-      '(empty loop of the same shape), recorded in an HdrHistogram. max GC ms / GCs: perf_hooks gc entries during the',
-      'throughput passes; lat.pass GC: count / longest during the latency pass (performance.now() allocates there).',
+      '(empty loop of the same shape), recorded in an HdrHistogram. max GC ms, GCs/full: perf_hooks gc entries during',
+      'all throughput passes (full = mark-compact); lat.pass GC: count / longest ms during the latency pass',
+      '(performance.now() itself allocates there).',
       'heap: heapUsed before -> after the median throughput pass (includes the pre-built operations); kept: heap +',
       'ArrayBuffers the books still hold after the run and a full GC.',
     ].join('\n'),

@@ -1,12 +1,22 @@
 /**
  * Measurement helpers: GC pauses from perf_hooks, memory, timer calibration, percentiles.
  */
-import { type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
+import { constants, type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 
 interface GcPause {
   readonly start: number;
   readonly duration: number;
+  readonly major: boolean;
+}
+
+/** GC pauses in a time window. */
+export interface GcStats {
+  count: number;
+  /** Mark-compact (full) collections among them; the rest are scavenges and incremental steps. */
+  major: number;
+  maxMs: number;
+  totalMs: number;
 }
 
 /** Records every GC pause the process reports (perf_hooks 'gc' entries). */
@@ -17,24 +27,31 @@ export class GcMonitor {
   constructor() {
     this.observer = new PerformanceObserver((list) => {
       for (const e of list.getEntries() as PerformanceEntry[]) {
-        this.pauses.push({ start: e.startTime, duration: e.duration });
+        const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0;
+        this.pauses.push({
+          start: e.startTime,
+          duration: e.duration,
+          major: kind === constants.NODE_PERFORMANCE_GC_MAJOR,
+        });
       }
     });
     this.observer.observe({ entryTypes: ['gc'] });
   }
 
   /** Pauses that started within [from, to] (performance.now() time). Call after `settle()`. */
-  within(from: number, to: number): { count: number; maxMs: number; totalMs: number } {
+  within(from: number, to: number): GcStats {
     let count = 0;
+    let major = 0;
     let maxMs = 0;
     let totalMs = 0;
     for (const p of this.pauses) {
       if (p.start < from || p.start > to) continue;
       count++;
+      if (p.major) major++;
       totalMs += p.duration;
       if (p.duration > maxMs) maxMs = p.duration;
     }
-    return { count, maxMs, totalMs };
+    return { count, major, maxMs, totalMs };
   }
 
   /** Lets the observer's queued entries arrive (they are delivered asynchronously). */

@@ -64,6 +64,14 @@ export class NodejsOrderBookAdapter implements EngineAdapter {
     this.args = args;
   }
 
+  release(): void {
+    this.books = [];
+    this.args = [];
+    this.kind = new Uint8Array(0);
+    this.symbol = new Uint8Array(0);
+    this.size = new Float64Array(0);
+  }
+
   dispose(): void {
     this.books = [];
   }
