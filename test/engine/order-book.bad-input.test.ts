@@ -618,20 +618,22 @@ describe('order book: bad input', () => {
       assert.deepEqual(halted.book.exportState(), state);
     });
 
-    it('rejects a LIMIT order beyond the book capacity (BOOK_CAPACITY) but still takes MARKET orders', () => {
+    it('rejects an order that would rest beyond the book capacity (BOOK_CAPACITY), still takes MARKET orders', () => {
       const h = new Harness(strictMarket(), { maxOrders: 2 });
-      h.sell(U1, 100, 5);
+      const first = h.sell(U1, 100, 5);
       h.sell(U1, 101, 5);
       const state = h.book.exportState();
-      for (const tif of [TimeInForce.GTC, TimeInForce.IOC]) {
-        expectEvents(h.buy(U2, 90, 5, { timeInForce: tif }).events, [
-          { kind: 'OrderRejected', code: ResultCode.BOOK_CAPACITY },
-        ]);
-      }
+      expectEvents(h.buy(U2, 90, 5).events, [{ kind: 'OrderRejected', code: ResultCode.BOOK_CAPACITY }]);
       expectEvents(h.maker(U2, BUY, 90, 5).events, [
         { kind: 'OrderRejected', code: ResultCode.BOOK_CAPACITY },
       ]);
       assert.deepEqual(h.book.exportState(), state);
+      // A cancel-replace frees its slot before placing.
+      expectEvents(
+        h.cancelReplace({ userId: U1, cancelOrderId: first.id, side: SELL, priceTicks: 102, qtyLots: 5 })
+          .events,
+        [{ kind: 'OrderCanceled' }, { kind: 'OrderAccepted' }],
+      );
       assert.deepEqual(kinds(h.marketOrder(U2, BUY, 5).events), ['OrderAccepted', 'TradeExecuted']);
       assert.deepEqual(kinds(h.buy(U2, 90, 5).events), ['OrderAccepted']);
     });

@@ -697,6 +697,23 @@ describe('order book', () => {
       assert.deepEqual(h.queue(BUY)[0], [90, [other.id]]);
     });
 
+    it('cancels in order id order, whatever the history (docs/ENGINE.md), and lists open orders so', () => {
+      const h = new Harness();
+      const a = h.buy(U1, 90, 1);
+      const b = h.sell(U1, 110, 1);
+      const c = h.buy(U1, 91, 1);
+      h.amend({ userId: U1, orderId: a.id, priceTicks: 92, qtyLots: 1 }); // re-rests a, newest
+      h.amend({ userId: U1, orderId: b.id, qtyLots: 2 }); // re-rests b, newest
+      assert.deepEqual(
+        h.book.openOrdersOf(U1).map((o) => o.orderId),
+        [a.id, b.id, c.id],
+      );
+      assert.deepEqual(
+        ofKind(h.cancelAll(U1), 'OrderCanceled').map((e) => e.orderId),
+        [a.id, b.id, c.id],
+      );
+    });
+
     it('rejects NO_OPEN_ORDERS when the user has none', () => {
       const h = new Harness();
       h.buy(U2, 90, 1);
@@ -741,6 +758,41 @@ describe('order book', () => {
       assert.deepEqual(h.book.l2(), { bids: [], asks: [[100, 12]] });
       // Its time stamp stays that of the original placement.
       assert.equal(h.book.openOrder(b.id)?.tsMicros, h.book.openOrder(a.id)!.tsMicros + 10);
+    });
+
+    it('keeps its place when the amend names the current price and a lower quantity', () => {
+      const h = new Harness();
+      const a = h.buy(U1, 100, 5);
+      const b = h.buy(U2, 100, 5);
+      expectEvents(h.amend({ userId: U1, orderId: a.id, priceTicks: 100, qtyLots: 4 }), [
+        { kind: 'OrderAmended', priceTicks: 100, qtyLots: 4, keptPriority: true },
+      ]);
+      assert.deepEqual(h.queue(BUY), [[100, [a.id, b.id]]]);
+    });
+
+    it("applies the order's own STP mode when an amend makes it cross the user's other order", () => {
+      const h = new Harness();
+      const own = h.sell(U1, 102, 3);
+      const other = h.sell(U2, 102, 3);
+      const a = h.buy(U1, 100, 4, { stpMode: StpMode.EXPIRE_MAKER });
+      expectEvents(h.amend({ userId: U1, orderId: a.id, priceTicks: 102, qtyLots: 4 }), [
+        { kind: 'OrderAmended', keptPriority: false, remainingLots: 4 },
+        {
+          kind: 'SelfTradePrevented',
+          stpMode: StpMode.EXPIRE_MAKER,
+          takerOrderId: a.id,
+          makerOrderId: own.id,
+          makerPreventedLots: 3,
+        },
+        {
+          kind: 'TradeExecuted',
+          takerOrderId: a.id,
+          makerOrderId: other.id,
+          qtyLots: 3,
+          takerRemainingLots: 1,
+        },
+      ]);
+      assert.deepEqual(h.book.l2(), { bids: [[102, 1]], asks: [] });
     });
 
     it('keeps priority on a quantity decrease of a partially filled order, counting the fill', () => {
