@@ -1,8 +1,8 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { BACKUP_TAG } from './contracts.ts';
 import { managedPolicy, policyDocument, serviceTrustPolicy } from './iam.ts';
 import { customerManagedKey } from './kms.ts';
-import { BACKUP_TAG } from './labels.ts';
 import { type GeneratedSecret, generatedSecret } from './secrets.ts';
 
 /** Where automated snapshots are exported to (Parquet, for analytics and long-term archive). */
@@ -81,6 +81,8 @@ export class AccountsDatabase extends pulumi.ComponentResource {
   public readonly securityGroup: aws.ec2.SecurityGroup;
   /** The subnet group (isolated subnets). */
   public readonly subnetGroup: aws.rds.SubnetGroup;
+  /** The cluster parameter group (TLS enforced). */
+  public readonly parameterGroup: aws.rds.ClusterParameterGroup;
   /** The primary cluster. */
   public readonly cluster: aws.rds.Cluster;
   /** Its instances. */
@@ -170,7 +172,7 @@ export class AccountsDatabase extends pulumi.ComponentResource {
       { subnetIds: args.subnetIds, description: 'Isolated subnets of the accounts database', tags },
       { parent: this },
     );
-    const parameters = new aws.rds.ClusterParameterGroup(
+    this.parameterGroup = new aws.rds.ClusterParameterGroup(
       `${name}-params`,
       {
         family,
@@ -212,7 +214,7 @@ export class AccountsDatabase extends pulumi.ComponentResource {
         masterPassword: this.masterSecret.password,
         dbSubnetGroupName: this.subnetGroup.name,
         vpcSecurityGroupIds: [this.securityGroup.id],
-        dbClusterParameterGroupName: parameters.name,
+        dbClusterParameterGroupName: this.parameterGroup.name,
         storageEncrypted: true,
         kmsKeyId: this.key.arn,
         iamDatabaseAuthenticationEnabled: true,

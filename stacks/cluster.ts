@@ -2,9 +2,9 @@ import * as aws from '@pulumi/aws';
 import * as eks from '@pulumi/eks';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { CORE_POOL, CORE_TAINT, GENERAL_POOL, NODE_POOL_LABEL } from './contracts.ts';
 import { managedPolicy, serviceAccountRole, serviceTrustPolicy } from './iam.ts';
 import { customerManagedKey } from './kms.ts';
-import { CORE_POOL, CORE_TAINT, GENERAL_POOL, NODE_POOL_LABEL } from './labels.ts';
 
 /** The size of a managed node group. */
 export interface NodeGroupSizeArgs {

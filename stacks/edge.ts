@@ -1,7 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { CLOUDFRONT_REGION } from './certificates.ts';
-import { HEALTH_PATH } from './ingress.ts';
+import { HEALTH_PATH } from './contracts.ts';
 import { bucketPolicy, SecureBucket } from './secure-bucket.ts';
 import { webAcl } from './waf.ts';
 

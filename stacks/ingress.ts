@@ -1,29 +1,9 @@
 import * as crypto from 'node:crypto';
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { CACHED_ROUTES, GATEWAY_PORT, HEALTH_PATH } from './contracts.ts';
 import { managedPolicy, serviceTrustPolicy } from './iam.ts';
 import { webAcl } from './waf.ts';
-
-/**
- * The public REST routes API Gateway caches, with the query parameters that make up the cache
- * key. Nothing else is cached: signed endpoints (account, orders) must never be.
- */
-export const CACHED_ROUTES: Readonly<Record<string, readonly string[]>> = {
-  'api/v3/exchangeInfo': ['symbol', 'symbols', 'permissions', 'showPermissionSets', 'symbolStatus'],
-  'api/v3/depth': ['symbol', 'limit'],
-  'api/v3/trades': ['symbol', 'limit'],
-  'api/v3/aggTrades': ['symbol', 'fromId', 'startTime', 'endTime', 'limit'],
-  'api/v3/klines': ['symbol', 'interval', 'startTime', 'endTime', 'timeZone', 'limit'],
-  'api/v3/ticker/24hr': ['symbol', 'symbols', 'type'],
-  'api/v3/ticker/price': ['symbol', 'symbols'],
-  'api/v3/ticker/bookTicker': ['symbol', 'symbols'],
-};
-
-/** The gateway's HTTP port (REST and WebSocket). */
-export const GATEWAY_PORT = 8080;
-
-/** The gateway's health route. */
-export const HEALTH_PATH = '/api/v3/ping';
 
 /** API Gateway throttling and caching. */
 export interface ApiSettings {

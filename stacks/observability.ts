@@ -1,8 +1,8 @@
 import * as aws from '@pulumi/aws';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { GENERAL_POOL, NODE_POOL_LABEL, ROLE_LABEL } from './contracts.ts';
 import { managedPolicy, serviceAccountRole } from './iam.ts';
-import { GENERAL_POOL, NODE_POOL_LABEL, ROLE_LABEL } from './labels.ts';
 
 /** The application metrics the alarms watch (published through the collector as CloudWatch EMF). */
 export const APP_METRICS = {

@@ -1,8 +1,8 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { BACKUP_TAG } from './contracts.ts';
 import { managedPolicy, policyDocument, serviceTrustPolicy } from './iam.ts';
 import { customerManagedKey } from './kms.ts';
-import { BACKUP_TAG } from './labels.ts';
 import { type BucketStatements, SecureBucket } from './secure-bucket.ts';
 
 /** Arguments of {@link Storage}. */

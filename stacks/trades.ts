@@ -1,7 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { BACKUP_TAG } from './contracts.ts';
 import { customerManagedKey } from './kms.ts';
-import { BACKUP_TAG } from './labels.ts';
 
 /** Arguments of {@link Trades}. */
 export interface TradesArgs {

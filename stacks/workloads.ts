@@ -1,29 +1,25 @@
 import * as aws from '@pulumi/aws';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { type ServiceAccountIdentity, serviceAccountRole } from './iam.ts';
-import { GATEWAY_PORT, HEALTH_PATH } from './ingress.ts';
 import {
   CORE_GROUP_LABEL,
+  CORE_HEALTH_PORT,
+  CORE_LINK_PORT,
   CORE_POOL,
   CORE_TAINT,
+  DATA_DIR,
+  GATEWAY_PORT,
   GENERAL_POOL,
+  HEALTH_PATH,
+  METRICS_PORT,
   NODE_POOL_LABEL,
   ROLE_LABEL,
   SHARD_MAP_CONFIG_MAP,
   SHARDS_ANNOTATION,
-} from './labels.ts';
+} from './contracts.ts';
+import { type ServiceAccountIdentity, serviceAccountRole } from './iam.ts';
 import { generatedSecret } from './secrets.ts';
 import { type CoreGroup, coreGroups, type ShardMap } from './shard-map.ts';
-
-/** The core's binary link (gateways and the persister to the core, standby to primary). */
-export const CORE_LINK_PORT = 9100;
-/** The core's health port: `/healthz` answers 200 only on the active (primary) core. */
-export const CORE_HEALTH_PORT = 9101;
-/** Prometheus metrics on every role. */
-export const METRICS_PORT = 9464;
-/** Where the core keeps its journal. */
-export const DATA_DIR = '/data';
 
 /** The gateway Deployment. */
 export interface GatewaySizing {

@@ -22,6 +22,8 @@ export interface Registered {
   readonly id: string;
   /** True for custom resources, false for components. */
   readonly custom: boolean;
+  /** The explicit provider reference (`<urn>::<id>`), if any. */
+  readonly provider: string | undefined;
 }
 
 const ACCOUNT = '123456789012';
@@ -251,6 +253,7 @@ export const mocks: pulumi.runtime.Mocks = {
       state,
       id,
       custom: args.custom ?? true,
+      provider: args.provider,
     });
     return { id, state };
   },
