@@ -59,7 +59,7 @@ describe('accounts database', () => {
 
   it('must refuse connections without TLS', async () => {
     const parameters = await resolved(single.parameterGroup.parameters);
-    assert.ok(parameters.some((p) => p.name === 'rds.force_ssl' && p.value === '1'));
+    assert.ok(parameters?.some((p) => p.name === 'rds.force_ssl' && p.value === '1'));
   });
 
   it('must spread its instances across availability zones', async () => {
