@@ -72,7 +72,8 @@ describe('observability', () => {
     const volumes = (await resolved(obs.collector.spec)).template.spec?.volumes;
     assert.equal(volumes?.[0]?.configMap?.name, 'otel-collector');
     const map = ofType(recorded(), 'kubernetes:core/v1:ConfigMap', 'obs-otel-config')[0];
-    const collector = JSON.parse(String((map?.inputs.data as Record<string, string>)['config.yaml']));
+    const data = (map?.inputs.data ?? {}) as Record<string, string>;
+    const collector = JSON.parse(data['config.yaml'] ?? '{}');
     assert.deepEqual(collector.service.pipelines.traces.exporters, ['awsxray']);
     assert.deepEqual(collector.service.pipelines.metrics.exporters, ['awsemf']);
     assert.equal(
