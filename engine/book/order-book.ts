@@ -269,47 +269,7 @@ export class OrderBook {
       return;
     }
     if (c.orderType === OrderType.MARKET) {
-      const byQuote = c.quoteQtyUnits > 0;
-      this.match(
-        c.seq,
-        c.tsMicros,
-        side,
-        c.userId,
-        c.orderId,
-        0,
-        byQuote ? 0 : c.qtyLots,
-        c.quoteQtyUnits,
-        stp,
-        out,
-      );
-      if (this.mStopped) return;
-      if (byQuote) {
-        if (this.mQuote > 0 && (this.ladN[1 - side] === 0 || this.mFilled === 0)) {
-          out.orderExpired(
-            c.seq,
-            c.tsMicros,
-            this.symbolId,
-            c.userId,
-            c.orderId,
-            side,
-            0,
-            this.mQuote,
-            ExpiryReason.MARKET_NO_LIQUIDITY,
-          );
-        }
-      } else if (this.mRem > 0) {
-        out.orderExpired(
-          c.seq,
-          c.tsMicros,
-          this.symbolId,
-          c.userId,
-          c.orderId,
-          side,
-          this.mRem,
-          0,
-          ExpiryReason.MARKET_NO_LIQUIDITY,
-        );
-      }
+      this.marketOrder(c, side, stp, out);
       return;
     }
     // LIMIT
@@ -330,7 +290,7 @@ export class OrderBook {
       );
       return;
     }
-    this.match(c.seq, c.tsMicros, side, c.userId, c.orderId, c.priceTicks, c.qtyLots, 0, stp, out);
+    this.match(c.seq, c.tsMicros, side, c.userId, c.orderId, c.priceTicks, c.qtyLots, 0, false, stp, out);
     if (this.mStopped || this.mRem === 0) return;
     if (c.timeInForce === TimeInForce.GTC) {
       this.rest(
@@ -357,6 +317,35 @@ export class OrderBook {
         0,
         ExpiryReason.IOC,
       );
+    }
+  }
+
+  /**
+   * A MARKET order, by quantity or by quote amount, within risk's budget when one is stamped:
+   * a BUY by quantity spends at most `budgetUnits` quote units, a SELL by quote amount sells
+   * at most `budgetUnits` base units. What the book or the budget cannot fill expires.
+   */
+  private marketOrder(c: PlaceOrderFields, side: Side, stp: number, out: EventWriter): void {
+    const budget = c.budgetUnits ?? 0;
+    const byQuote = c.quoteQtyUnits > 0;
+    // A SELL by quantity needs no cap: risk held exactly its quantity.
+    const lots = !byQuote
+      ? c.qtyLots
+      : side === Side.SELL && budget > 0
+        ? Math.floor(budget / this.market.baseUnitsPerLot)
+        : Number.MAX_SAFE_INTEGER;
+    const quote = byQuote ? c.quoteQtyUnits : side === BUY ? budget : 0;
+    this.match(c.seq, c.tsMicros, side, c.userId, c.orderId, 0, lots, quote, byQuote, stp, out);
+    if (this.mStopped) return;
+    const bookEmpty = this.ladN[1 - side] === 0;
+    if (byQuote) {
+      if (this.mQuote > 0 && (bookEmpty || this.mFilled === 0 || this.mRem === 0)) {
+        const reason = this.mRem === 0 ? ExpiryReason.FUNDS_EXHAUSTED : ExpiryReason.MARKET_NO_LIQUIDITY;
+        out.orderExpired(c.seq, c.tsMicros, this.symbolId, c.userId, c.orderId, side, 0, this.mQuote, reason);
+      }
+    } else if (this.mRem > 0) {
+      const reason = bookEmpty ? ExpiryReason.MARKET_NO_LIQUIDITY : ExpiryReason.FUNDS_EXHAUSTED;
+      out.orderExpired(c.seq, c.tsMicros, this.symbolId, c.userId, c.orderId, side, this.mRem, 0, reason);
     }
   }
 
@@ -462,7 +451,13 @@ export class OrderBook {
       return;
     }
     const type = this.oType[s]! as OrderType;
-    if (type === OrderType.LIMIT_MAKER && this.crosses(side, price)) {
+    // Losing priority means re-entering matching, which a halted market does not allow.
+    const refused = !this.market.trading
+      ? ResultCode.MARKET_NOT_TRADING
+      : type === OrderType.LIMIT_MAKER && this.crosses(side, price)
+        ? ResultCode.AMEND_WOULD_TAKE
+        : ResultCode.OK;
+    if (refused !== ResultCode.OK) {
       out.rejected(
         EventKind.AmendRejected,
         c.seq,
@@ -472,7 +467,7 @@ export class OrderBook {
         c.orderId,
         0,
         0,
-        ResultCode.AMEND_WOULD_TAKE,
+        refused,
         c.clientOrderId,
       );
       return;
@@ -483,7 +478,7 @@ export class OrderBook {
     const stp = this.oStp[s]! as StpMode;
     this.removeFromBook(s);
     out.orderAmended(c.seq, c.tsMicros, this.symbolId, user, id, side, price, qty, remaining, false, cid);
-    this.match(c.seq, c.tsMicros, side, user, id, price, remaining, 0, stp, out);
+    this.match(c.seq, c.tsMicros, side, user, id, price, remaining, 0, false, stp, out);
     if (this.mStopped || this.mRem === 0) return;
     this.rest(id, user, side, type, stp, price, qty, this.mRem, c.tsMicros, cid);
   }
@@ -700,10 +695,12 @@ export class OrderBook {
 
   /**
    * Matches an incoming order against the opposite side, best price first, oldest order
-   * first, at the makers' prices. `limit` 0 means no price limit (MARKET). A quote budget
-   * (`quote` > 0) replaces the lot quantity: at each level the taker takes what the budget
-   * still buys. Results land in mRem (lots left), mQuote (budget left), mFilled (lots
-   * filled) and mStopped (self-trade prevention expired the taker).
+   * first, at the makers' prices. `limit` 0 means no price limit (MARKET). The taker trades
+   * at most `lots` lots and, when `quote` > 0, at most `quote` quote units: for an order by
+   * quote amount (`byQuote`) the quote is its target and `lots` a cap (the base risk held for
+   * a SELL, else unlimited); for an order by quantity `quote` is risk's spending cap on a
+   * MARKET BUY (0: none). Results land in mRem (lots left), mQuote (quote left), mFilled
+   * (lots filled) and mStopped (self-trade prevention expired the taker).
    */
   private match(
     seq: number,
@@ -714,11 +711,12 @@ export class OrderBook {
     limit: number,
     lots: number,
     quote: number,
+    byQuote: boolean,
     stp: number,
     out: EventWriter,
   ): void {
     const o = (1 - side) as Side;
-    const byQuote = quote > 0;
+    const capped = quote > 0;
     const mult = this.mult;
     const sym = this.symbolId;
     const lPrice = this.lPrice;
@@ -731,12 +729,16 @@ export class OrderBook {
     let filled = 0;
     let stopped = false;
     let pos = this.ladN[o]! - 1;
-    while (pos >= 0 && (byQuote ? quote > 0 : rem > 0)) {
+    while (pos >= 0 && rem > 0 && (!capped || quote > 0)) {
       const lv = this.ladLv[o][pos]!;
       const price = lPrice[lv]!;
       if (limit !== 0 && (side === BUY ? price > limit : price < limit)) break;
       const cost = price * mult;
-      let want = byQuote ? Math.floor(quote / cost) : rem;
+      let want = rem;
+      if (capped) {
+        const affordable = Math.floor(quote / cost);
+        if (affordable < want) want = affordable;
+      }
       let m = this.lHead[lv]!;
       while (m !== NIL && want > 0) {
         const next = oNext[m]!;
@@ -747,9 +749,11 @@ export class OrderBook {
           const makerId = oId[m]!;
           if (stp === StpMode.DECREMENT) {
             const d = Math.min(want, makerRem);
-            want -= d;
+            rem -= d;
             if (byQuote) quote -= d * cost;
-            else rem -= d;
+            // The prevented lots leave the order but spend nothing: what it may still take
+            // here is bounded by what is left of it and, when capped, by what it can afford.
+            want = capped ? Math.min(rem, Math.floor(quote / cost)) : rem;
             oRem[m] = makerRem - d;
             lTotal[lv]! -= d;
             out.selfTradePrevented(
@@ -772,7 +776,9 @@ export class OrderBook {
           } else {
             const expireTaker = stp === StpMode.EXPIRE_TAKER || stp === StpMode.EXPIRE_BOTH;
             const expireMaker = stp === StpMode.EXPIRE_MAKER || stp === StpMode.EXPIRE_BOTH;
-            const takerPrevented = expireTaker ? want : 0;
+            // Binance's takerPreventedQuantity: the taker's whole remainder (an order by quote
+            // amount has none in lots: what it could still buy here stands in).
+            const takerPrevented = expireTaker ? (byQuote ? want : rem) : 0;
             const makerPrevented = expireMaker ? makerRem : 0;
             if (expireMaker) {
               oRem[m] = 0;
@@ -805,9 +811,9 @@ export class OrderBook {
         }
         const q = Math.min(want, makerRem);
         want -= q;
+        rem -= q;
         filled += q;
-        if (byQuote) quote -= q * cost;
-        else rem -= q;
+        if (capped) quote -= q * cost;
         oRem[m] = makerRem - q;
         lTotal[lv]! -= q;
         out.trade(
@@ -828,13 +834,16 @@ export class OrderBook {
         if (makerRem === q) this.removeFilled(m, lv);
         m = next;
       }
-      if (this.lCount[lv] === 0) this.removeLevelAt(o, pos, lv);
+      const emptied = this.lCount[lv] === 0;
+      if (emptied) this.removeLevelAt(o, pos, lv);
       if (stopped) break;
-      if (want === 0 && m !== NIL && (!byQuote || side === BUY)) break;
+      // A level that still has quantity but that the taker can no longer trade with ends the
+      // match: going on to a worse price would trade through it.
+      if (want === 0 && !emptied) break;
       pos--;
     }
     this.mRem = rem;
-    this.mQuote = byQuote ? quote : 0;
+    this.mQuote = capped ? quote : 0;
     this.mFilled = filled;
     this.mStopped = stopped;
   }

@@ -1,37 +1,39 @@
 /**
- * Fixed-layout binary records for commands and events: 160 bytes each, little-endian, so a
+ * Fixed-layout binary records for commands and events: 192 bytes each, little-endian, so a
  * record can sit in a SharedArrayBuffer ring slot and be read by another thread without
  * parsing. Every f64 field is 8-byte aligned and holds a safe integer.
  *
- * Command record                          Event record
- *   0  u8  kind                             0  u8  kind
- *   1  u8  side                             1  u8  side (taker side for trades)
- *   2  u8  orderType                        2  u8  orderType
- *   3  u8  timeInForce                      3  u8  timeInForce
- *   4  u8  stpMode                          4  u8  stpMode
- *   5  u8  cancelRestriction                5  u8  reason (cancel / expiry)
- *   6  u8  cancelReplaceMode                6  u8  flags (bit 0: kept priority)
- *   8  u32 symbolId                         8  u32 symbolId
- *  16  f64 seq                             12  u16 result code
- *  24  f64 tsMicros                        16  f64 seq
- *  32  f64 userId                          24  f64 tsMicros
- *  40  f64 orderId                         32..104 f64 x 10: payload slots A..J (per kind, below)
- *  48  f64 priceTicks                     112  u8  client order id length, 113..148 its bytes
- *  56  f64 qtyLots
- *  64  f64 quoteQtyUnits
- *  72  f64 refOrderId (cancel target of a cancel-replace)
- *  80  u8  clientOrderId length, 81..116 its bytes
- * 117  u8  refClientOrderId length, 118..153 its bytes
+ * Command record                            Event record
+ *   0  u8  kind                               0  u8  kind
+ *   1  u8  side                               1  u8  side (taker side for trades)
+ *   2  u8  orderType                          2  u8  orderType
+ *   3  u8  timeInForce                        3  u8  timeInForce
+ *   4  u8  stpMode                            4  u8  stpMode
+ *   5  u8  cancelRestriction                  5  u8  reason (cancel / expiry / refused kind)
+ *   6  u8  cancelReplaceMode                  6  u8  flags (bit 0 kept priority, bit 1 last
+ *   8  u32 symbolId (assetId for funds)               event of its command)
+ *  12  u16 risk's result code (journal)       8  u32 symbolId (assetId for funds events)
+ *  16  f64 seq                               12  u16 result code
+ *  24  f64 tsMicros                          16  f64 seq
+ *  32  f64 userId                            24  f64 tsMicros
+ *  40  f64 orderId (refId for funds)         32..112 f64 x 10: payload slots (per kind)
+ *  48  f64 priceTicks (makerPpm)            112  u8  client order id length, 113..148 bytes
+ *  56  f64 qtyLots (takerPpm)
+ *  64  f64 quoteQtyUnits (amountUnits)
+ *  72  f64 cancelOrderId (cancel-replace)
+ *  80  f64 budgetUnits (risk's hold on a MARKET order)
+ *  88  u8  clientOrderId length, 89..124 its bytes
+ * 125  u8  second client order id length, 126..161 its bytes
  *        (amend: the new client order id; cancel-replace: the cancel target's)
  */
 import {
   type AmendOrder,
   assertNever,
-  type BookCommand,
   type CancelAllOrders,
   type CancelOrder,
   type CancelReplaceOrder,
   CLIENT_ORDER_ID_MAX,
+  type Command,
   CommandKind,
   isValidClientOrderId,
   type PlaceOrder,
@@ -46,12 +48,15 @@ import type {
   StpMode,
   TimeInForce,
 } from './enums.ts';
-import { type BookEvent, EventKind } from './events.ts';
+import { type EngineEvent, EventKind } from './events.ts';
 import type { OrderId, PreventedMatchId, Seq, SymbolId, TradeId, UserId } from './ids.ts';
 import type { ResultCode } from './result-code.ts';
 
+/** Event flags (byte 6): the last event of its command. */
+const FLAG_LAST = 2;
+
 /** Bytes per command or event record. */
-export const RECORD_BYTES = 160;
+export const RECORD_BYTES = 192;
 const F64_PER_RECORD = RECORD_BYTES / 8;
 const U32_PER_RECORD = RECORD_BYTES / 4;
 const U16_PER_RECORD = RECORD_BYTES / 2;
@@ -117,21 +122,32 @@ function readAscii(u8: Uint8Array, at: number, what: string, index: number): str
 // ---------------------------------------------------------------------------------------
 // Commands
 
+/**
+ * The 8-byte words of a command record that hold f64 integers (the rest hold bytes): the
+ * journal stores these as varints.
+ */
+export const COMMAND_F64_WORDS: readonly number[] = [2, 3, 4, 5, 6, 7, 8, 9, 10];
+
+/** Byte offset of a command's risk result code (u16), stamped by the sequencer. */
+const RISK_CODE_U16 = 6;
+const CID_AT = 88;
+const CID2_AT = 125;
+
 /** Writes `cmd` into record `index` of `v` (the record is overwritten entirely). */
-export function encodeCommand(v: RecordViews, index: number, cmd: BookCommand): void {
+export function encodeCommand(v: RecordViews, index: number, cmd: Command): void {
   if (index < 0 || index >= v.records)
     throw new RecordError(`record ${index} is outside 0..${v.records - 1}`);
   const b = index * RECORD_BYTES;
   const f = index * F64_PER_RECORD;
   v.u8.fill(0, b, b + RECORD_BYTES);
   v.u8[b] = CommandKind[cmd.kind];
-  v.u32[index * U32_PER_RECORD + 2] = cmd.symbolId;
   v.f64[f + 2] = cmd.seq;
   v.f64[f + 3] = cmd.tsMicros;
   v.f64[f + 4] = cmd.userId;
   switch (cmd.kind) {
     case 'PlaceOrder':
     case 'CancelReplaceOrder':
+      v.u32[index * U32_PER_RECORD + 2] = cmd.symbolId;
       v.u8[b + 1] = cmd.side;
       v.u8[b + 2] = cmd.orderType;
       v.u8[b + 3] = cmd.timeInForce;
@@ -140,49 +156,81 @@ export function encodeCommand(v: RecordViews, index: number, cmd: BookCommand): 
       v.f64[f + 6] = cmd.priceTicks;
       v.f64[f + 7] = cmd.qtyLots;
       v.f64[f + 8] = cmd.quoteQtyUnits;
-      writeAscii(v.u8, b + 80, cmd.clientOrderId, 'clientOrderId');
+      v.f64[f + 10] = cmd.budgetUnits ?? 0;
+      writeAscii(v.u8, b + CID_AT, cmd.clientOrderId, 'clientOrderId');
       if (cmd.kind === 'CancelReplaceOrder') {
         v.u8[b + 5] = cmd.cancelRestriction;
         v.u8[b + 6] = cmd.cancelReplaceMode;
         v.f64[f + 9] = cmd.cancelOrderId;
-        writeAscii(v.u8, b + 117, cmd.cancelClientOrderId, 'cancelClientOrderId');
+        writeAscii(v.u8, b + CID2_AT, cmd.cancelClientOrderId, 'cancelClientOrderId');
       }
       break;
     case 'CancelOrder':
+      v.u32[index * U32_PER_RECORD + 2] = cmd.symbolId;
       v.u8[b + 5] = cmd.cancelRestriction;
       v.f64[f + 5] = cmd.orderId;
-      writeAscii(v.u8, b + 80, cmd.clientOrderId, 'clientOrderId');
+      writeAscii(v.u8, b + CID_AT, cmd.clientOrderId, 'clientOrderId');
       break;
     case 'CancelAllOrders':
+      v.u32[index * U32_PER_RECORD + 2] = cmd.symbolId;
       break;
     case 'AmendOrder':
+      v.u32[index * U32_PER_RECORD + 2] = cmd.symbolId;
       v.f64[f + 5] = cmd.orderId;
       v.f64[f + 6] = cmd.priceTicks;
       v.f64[f + 7] = cmd.qtyLots;
-      writeAscii(v.u8, b + 80, cmd.clientOrderId, 'clientOrderId');
-      writeAscii(v.u8, b + 117, cmd.newClientOrderId, 'newClientOrderId');
+      writeAscii(v.u8, b + CID_AT, cmd.clientOrderId, 'clientOrderId');
+      writeAscii(v.u8, b + CID2_AT, cmd.newClientOrderId, 'newClientOrderId');
+      break;
+    case 'Deposit':
+    case 'WithdrawalHold':
+    case 'WithdrawalSettle':
+    case 'WithdrawalRelease':
+      v.u32[index * U32_PER_RECORD + 2] = cmd.assetId;
+      v.f64[f + 5] = cmd.refId;
+      v.f64[f + 8] = cmd.amountUnits;
+      break;
+    case 'SetFeeRates':
+      v.f64[f + 6] = cmd.makerPpm;
+      v.f64[f + 7] = cmd.takerPpm;
       break;
     default:
       assertNever(cmd);
   }
 }
 
+/** The numeric kind of command record `index`. */
+export function commandKindAt(v: RecordViews, index: number): number {
+  return v.u8[index * RECORD_BYTES]!;
+}
+
+/** Stamps risk's decision into command record `index`: a result code and the hold budget. */
+export function stampRisk(v: RecordViews, index: number, code: number, budgetUnits: number): void {
+  v.u16[index * U16_PER_RECORD + RISK_CODE_U16] = code;
+  v.f64[index * F64_PER_RECORD + 10] = budgetUnits;
+}
+
+/** Risk's result code stamped in command record `index` (0 when it passed). */
+export function riskCodeAt(v: RecordViews, index: number): number {
+  return v.u16[index * U16_PER_RECORD + RISK_CODE_U16]!;
+}
+
 /** Reads record `index` of `v` as a command. Throws RecordError for an unknown kind or bad strings. */
-export function decodeCommand(v: RecordViews, index: number): BookCommand {
+export function decodeCommand(v: RecordViews, index: number): Command {
   if (index < 0 || index >= v.records)
     throw new RecordError(`record ${index} is outside 0..${v.records - 1}`);
   const b = index * RECORD_BYTES;
   const f = index * F64_PER_RECORD;
-  const base = {
-    seq: v.f64[f + 2]! as Seq,
-    tsMicros: v.f64[f + 3]!,
-    symbolId: v.u32[index * U32_PER_RECORD + 2]! as SymbolId,
-    userId: v.f64[f + 4]! as UserId,
-  };
+  const seqValue = v.f64[f + 2]! as Seq;
+  const tsMicros = v.f64[f + 3]!;
+  const user = v.f64[f + 4]! as UserId;
+  const id32 = v.u32[index * U32_PER_RECORD + 2]!;
+  const base = { seq: seqValue, tsMicros, symbolId: id32 as SymbolId, userId: user };
   const kind = v.u8[b]!;
   switch (kind) {
     case CommandKind.PlaceOrder:
     case CommandKind.CancelReplaceOrder: {
+      const budget = v.f64[f + 10]!;
       const place = {
         ...base,
         orderId: v.f64[f + 5]! as OrderId,
@@ -193,7 +241,8 @@ export function decodeCommand(v: RecordViews, index: number): BookCommand {
         priceTicks: v.f64[f + 6]!,
         qtyLots: v.f64[f + 7]!,
         quoteQtyUnits: v.f64[f + 8]!,
-        clientOrderId: readAscii(v.u8, b + 80, 'clientOrderId', index),
+        clientOrderId: readAscii(v.u8, b + CID_AT, 'clientOrderId', index),
+        ...(budget !== 0 ? { budgetUnits: budget } : {}),
       };
       if (kind === CommandKind.PlaceOrder) return { kind: 'PlaceOrder', ...place } satisfies PlaceOrder;
       return {
@@ -202,7 +251,7 @@ export function decodeCommand(v: RecordViews, index: number): BookCommand {
         cancelRestriction: v.u8[b + 5]! as CancelRestriction,
         cancelReplaceMode: v.u8[b + 6]! as CancelReplaceMode,
         cancelOrderId: v.f64[f + 9]! as OrderId,
-        cancelClientOrderId: readAscii(v.u8, b + 117, 'cancelClientOrderId', index),
+        cancelClientOrderId: readAscii(v.u8, b + CID2_AT, 'cancelClientOrderId', index),
       } satisfies CancelReplaceOrder;
     }
     case CommandKind.CancelOrder:
@@ -210,7 +259,7 @@ export function decodeCommand(v: RecordViews, index: number): BookCommand {
         kind: 'CancelOrder',
         ...base,
         orderId: v.f64[f + 5]! as OrderId,
-        clientOrderId: readAscii(v.u8, b + 80, 'clientOrderId', index),
+        clientOrderId: readAscii(v.u8, b + CID_AT, 'clientOrderId', index),
         cancelRestriction: v.u8[b + 5]! as CancelRestriction,
       } satisfies CancelOrder;
     case CommandKind.CancelAllOrders:
@@ -222,9 +271,38 @@ export function decodeCommand(v: RecordViews, index: number): BookCommand {
         orderId: v.f64[f + 5]! as OrderId,
         priceTicks: v.f64[f + 6]!,
         qtyLots: v.f64[f + 7]!,
-        clientOrderId: readAscii(v.u8, b + 80, 'clientOrderId', index),
-        newClientOrderId: readAscii(v.u8, b + 117, 'newClientOrderId', index),
+        clientOrderId: readAscii(v.u8, b + CID_AT, 'clientOrderId', index),
+        newClientOrderId: readAscii(v.u8, b + CID2_AT, 'newClientOrderId', index),
       } satisfies AmendOrder;
+    case CommandKind.Deposit:
+    case CommandKind.WithdrawalHold:
+    case CommandKind.WithdrawalSettle:
+    case CommandKind.WithdrawalRelease: {
+      const names = {
+        10: 'Deposit',
+        11: 'WithdrawalHold',
+        12: 'WithdrawalSettle',
+        13: 'WithdrawalRelease',
+      } as const;
+      return {
+        kind: names[kind],
+        seq: seqValue,
+        tsMicros,
+        userId: user,
+        assetId: id32,
+        amountUnits: v.f64[f + 8]!,
+        refId: v.f64[f + 5]!,
+      };
+    }
+    case CommandKind.SetFeeRates:
+      return {
+        kind: 'SetFeeRates',
+        seq: seqValue,
+        tsMicros,
+        userId: user,
+        makerPpm: v.f64[f + 6]!,
+        takerPpm: v.f64[f + 7]!,
+      };
     default:
       throw new RecordError(`record ${index}: unknown command kind ${kind}`);
   }
@@ -441,6 +519,96 @@ export class EventWriter {
     if (clientOrderId.length > 0) writeAscii(u8, b + 112, clientOrderId, 'clientOrderId');
   }
 
+  /** Marks the last record written as the last event of its command. */
+  markLast(): void {
+    if (this.count > 0) this.v.u8[(this.count - 1) * RECORD_BYTES + 6]! |= FLAG_LAST;
+  }
+
+  /** Copies record `index` of `from` to the end of this writer (a raw append). */
+  copyFrom(from: RecordViews, index: number): void {
+    if (this.count === this.v.records) this.grow();
+    const at = this.count++ * RECORD_BYTES;
+    const src = index * RECORD_BYTES;
+    this.v.u8.set(from.u8.subarray(src, src + RECORD_BYTES), at);
+  }
+
+  /** A funds movement (FundsDeposited, WithdrawalHeld, WithdrawalSettled, WithdrawalReleased). */
+  funds(
+    kind: 10 | 11 | 12 | 13,
+    seq: number,
+    ts: number,
+    userId: number,
+    assetId: number,
+    amountUnits: number,
+    refId: number,
+    freeUnits: number,
+    lockedUnits: number,
+  ): void {
+    const i = this.next(kind, seq, ts, assetId);
+    const f = i * F64_PER_RECORD;
+    const f64 = this.v.f64;
+    f64[f + 4] = userId;
+    f64[f + 5] = refId;
+    f64[f + 6] = amountUnits;
+    f64[f + 7] = freeUnits;
+    f64[f + 8] = lockedUnits;
+  }
+
+  fundsRejected(
+    seq: number,
+    ts: number,
+    userId: number,
+    assetId: number,
+    amountUnits: number,
+    refId: number,
+    commandKind: number,
+    code: number,
+  ): void {
+    const i = this.next(EventKind.FundsRejected, seq, ts, assetId);
+    const f = i * F64_PER_RECORD;
+    this.v.u8[i * RECORD_BYTES + 5] = commandKind;
+    this.v.u16[i * U16_PER_RECORD + 6] = code;
+    this.v.f64[f + 4] = userId;
+    this.v.f64[f + 5] = refId;
+    this.v.f64[f + 6] = amountUnits;
+  }
+
+  tradeSettled(
+    seq: number,
+    ts: number,
+    symbolId: number,
+    tradeId: number,
+    buyerUserId: number,
+    buyerOrderId: number,
+    sellerUserId: number,
+    sellerOrderId: number,
+    baseUnits: number,
+    quoteUnits: number,
+    buyerFeeUnits: number,
+    sellerFeeUnits: number,
+  ): void {
+    const i = this.next(EventKind.TradeSettled, seq, ts, symbolId);
+    const f = i * F64_PER_RECORD;
+    const f64 = this.v.f64;
+    f64[f + 4] = buyerUserId;
+    f64[f + 5] = sellerUserId;
+    f64[f + 6] = tradeId;
+    f64[f + 7] = baseUnits;
+    f64[f + 8] = quoteUnits;
+    f64[f + 9] = buyerFeeUnits;
+    f64[f + 10] = sellerFeeUnits;
+    f64[f + 11] = buyerOrderId;
+    f64[f + 12] = sellerOrderId;
+  }
+
+  feeRatesSet(seq: number, ts: number, userId: number, makerPpm: number, takerPpm: number): void {
+    const i = this.next(EventKind.FeeRatesSet, seq, ts, 0);
+    const f = i * F64_PER_RECORD;
+    this.v.f64[f + 4] = userId;
+    this.v.f64[f + 6] = makerPpm;
+    this.v.f64[f + 7] = takerPpm;
+  }
+
   selfTradePrevented(
     seq: number,
     ts: number,
@@ -472,8 +640,23 @@ export class EventWriter {
   }
 }
 
+/** True when event record `index` is the last event of its command. */
+export function isLastEvent(v: RecordViews, index: number): boolean {
+  return (v.u8[index * RECORD_BYTES + 6]! & FLAG_LAST) !== 0;
+}
+
+/** The seq stamped in record `index` (command or event: both keep it at byte 16). */
+export function seqAt(v: RecordViews, index: number): number {
+  return v.f64[index * F64_PER_RECORD + 2]!;
+}
+
+/** The numeric kind of event record `index`. */
+export function eventKindAt(v: RecordViews, index: number): number {
+  return v.u8[index * RECORD_BYTES]!;
+}
+
 /** Reads record `index` of `v` as an event. Throws RecordError for an unknown kind. */
-export function decodeEvent(v: RecordViews, index: number): BookEvent {
+export function decodeEvent(v: RecordViews, index: number): EngineEvent {
   if (index < 0 || index >= v.records)
     throw new RecordError(`record ${index} is outside 0..${v.records - 1}`);
   const b = index * RECORD_BYTES;
@@ -574,7 +757,7 @@ export function decodeEvent(v: RecordViews, index: number): BookEvent {
         priceTicks: x(6),
         qtyLots: x(7),
         remainingLots: x(8),
-        keptPriority: u8[b + 6] === 1,
+        keptPriority: (u8[b + 6]! & 1) === 1,
         clientOrderId: cid(),
       };
     case EventKind.SelfTradePrevented:
@@ -592,14 +775,71 @@ export function decodeEvent(v: RecordViews, index: number): BookEvent {
         makerPreventedLots: x(13),
         makerRemainingLots: x(12),
       };
+    case EventKind.FundsDeposited:
+    case EventKind.WithdrawalHeld:
+    case EventKind.WithdrawalSettled:
+    case EventKind.WithdrawalReleased: {
+      const names = {
+        10: 'FundsDeposited',
+        11: 'WithdrawalHeld',
+        12: 'WithdrawalSettled',
+        13: 'WithdrawalReleased',
+      } as const;
+      return {
+        kind: names[kind],
+        seq: base.seq,
+        tsMicros: base.tsMicros,
+        userId: x(4) as UserId,
+        assetId: base.symbolId,
+        amountUnits: x(6),
+        refId: x(5),
+        freeUnits: x(7),
+        lockedUnits: x(8),
+      };
+    }
+    case EventKind.FundsRejected:
+      return {
+        kind: 'FundsRejected',
+        seq: base.seq,
+        tsMicros: base.tsMicros,
+        userId: x(4) as UserId,
+        assetId: base.symbolId,
+        amountUnits: x(6),
+        refId: x(5),
+        commandKind: u8[b + 5]!,
+        code,
+      };
+    case EventKind.TradeSettled:
+      return {
+        kind: 'TradeSettled',
+        ...base,
+        tradeId: x(6) as TradeId,
+        buyerUserId: x(4) as UserId,
+        buyerOrderId: x(11) as OrderId,
+        sellerUserId: x(5) as UserId,
+        sellerOrderId: x(12) as OrderId,
+        baseUnits: x(7),
+        quoteUnits: x(8),
+        buyerFeeUnits: x(9),
+        sellerFeeUnits: x(10),
+      };
+    case EventKind.FeeRatesSet:
+      return {
+        kind: 'FeeRatesSet',
+        seq: base.seq,
+        tsMicros: base.tsMicros,
+        userId: x(4) as UserId,
+        makerPpm: x(6),
+        takerPpm: x(7),
+      };
     default:
       throw new RecordError(`record ${index}: unknown event kind ${kind}`);
   }
 }
 
 /** Decodes the first `count` records of `v` as events. */
-export function decodeEvents(v: RecordViews, count: number, from = 0): BookEvent[] {
-  const out: BookEvent[] = [];
+export function decodeEvents(v: RecordViews, count: number, from = 0): EngineEvent[] {
+  const out: EngineEvent[] = [];
   for (let i = from; i < from + count; i++) out.push(decodeEvent(v, i));
   return out;
 }
@@ -608,7 +848,7 @@ export function decodeEvents(v: RecordViews, count: number, from = 0): BookEvent
  * Writes an event object as a record (the inverse of decodeEvent), used by tests and by
  * tools that re-encode decoded streams.
  */
-export function encodeEvent(w: EventWriter, e: BookEvent): void {
+export function encodeEvent(w: EventWriter, e: EngineEvent): void {
   switch (e.kind) {
     case 'OrderAccepted':
       w.orderAccepted(
@@ -732,6 +972,44 @@ export function encodeEvent(w: EventWriter, e: BookEvent): void {
         e.makerPreventedLots,
         e.makerRemainingLots,
       );
+      return;
+    case 'FundsDeposited':
+    case 'WithdrawalHeld':
+    case 'WithdrawalSettled':
+    case 'WithdrawalReleased':
+      w.funds(
+        EventKind[e.kind],
+        e.seq,
+        e.tsMicros,
+        e.userId,
+        e.assetId,
+        e.amountUnits,
+        e.refId,
+        e.freeUnits,
+        e.lockedUnits,
+      );
+      return;
+    case 'FundsRejected':
+      w.fundsRejected(e.seq, e.tsMicros, e.userId, e.assetId, e.amountUnits, e.refId, e.commandKind, e.code);
+      return;
+    case 'TradeSettled':
+      w.tradeSettled(
+        e.seq,
+        e.tsMicros,
+        e.symbolId,
+        e.tradeId,
+        e.buyerUserId,
+        e.buyerOrderId,
+        e.sellerUserId,
+        e.sellerOrderId,
+        e.baseUnits,
+        e.quoteUnits,
+        e.buyerFeeUnits,
+        e.sellerFeeUnits,
+      );
+      return;
+    case 'FeeRatesSet':
+      w.feeRatesSet(e.seq, e.tsMicros, e.userId, e.makerPpm, e.takerPpm);
       return;
     default:
       assertNever(e);

@@ -15,6 +15,11 @@ export const CommandKind = {
   CancelAllOrders: 3,
   AmendOrder: 4,
   CancelReplaceOrder: 5,
+  Deposit: 10,
+  WithdrawalHold: 11,
+  WithdrawalSettle: 12,
+  WithdrawalRelease: 13,
+  SetFeeRates: 14,
 } as const;
 export type CommandKindName = keyof typeof CommandKind;
 
@@ -46,6 +51,13 @@ export interface PlaceOrderFields extends Stamped {
   readonly quoteQtyUnits: number;
   /** Client order id, 1-36 of `[.A-Za-z0-9:/_-]`, or '' for none. */
   readonly clientOrderId: string;
+  /**
+   * Risk's cap for a MARKET order, stamped with the hold it placed: the most quote units a
+   * BUY by quantity may spend, or the most base units a SELL by quote amount may sell. 0 or
+   * absent: no cap (a book used on its own). Other orders need none: risk holds exactly
+   * what they can use.
+   */
+  readonly budgetUnits?: number;
 }
 
 /** Cancel one order, by id or by client order id (both: both must match). */
@@ -102,6 +114,51 @@ export interface CancelReplaceOrder extends CancelReplaceOrderFields {
 
 /** Every command the order book executes. */
 export type BookCommand = PlaceOrder | CancelOrder | CancelAllOrders | AmendOrder | CancelReplaceOrder;
+
+/** Fields of the commands that move funds: the asset rides in the record's symbol field. */
+export interface FundsFields {
+  readonly seq: Seq;
+  readonly tsMicros: number;
+  readonly userId: UserId;
+  /** The asset's id: its index in the markets file's asset list. */
+  readonly assetId: number;
+  /** Amount in the asset's smallest unit. */
+  readonly amountUnits: number;
+  /** The caller's id for this movement (deposit id, withdrawal id): unique per kind. */
+  readonly refId: number;
+}
+
+/** Credits funds (a deposit confirmed by the accounts service or an operator). */
+export interface Deposit extends FundsFields {
+  readonly kind: 'Deposit';
+}
+/** Moves funds from free to locked for a pending withdrawal. */
+export interface WithdrawalHold extends FundsFields {
+  readonly kind: 'WithdrawalHold';
+}
+/** A held withdrawal completed: its funds leave the exchange. */
+export interface WithdrawalSettle extends FundsFields {
+  readonly kind: 'WithdrawalSettle';
+}
+/** A held withdrawal was rejected or canceled: its funds go back to free. */
+export interface WithdrawalRelease extends FundsFields {
+  readonly kind: 'WithdrawalRelease';
+}
+/** Sets a user's maker and taker fee rates, in parts per million of the received amount. */
+export interface SetFeeRates {
+  readonly kind: 'SetFeeRates';
+  readonly seq: Seq;
+  readonly tsMicros: number;
+  readonly userId: UserId;
+  readonly makerPpm: number;
+  readonly takerPpm: number;
+}
+
+/** Commands that risk executes on its own (no order book involved). */
+export type FundsCommand = Deposit | WithdrawalHold | WithdrawalSettle | WithdrawalRelease | SetFeeRates;
+
+/** Every command the engine accepts. */
+export type Command = BookCommand | FundsCommand;
 
 /** Compile-time exhaustiveness: a `switch` over a union ends in `assertNever(x)`. */
 export function assertNever(x: never): never {

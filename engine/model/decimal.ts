@@ -28,7 +28,7 @@ export function parseDecimal(text: string, scale: number): ParsedDecimal {
   }
   const digits = (whole + frac.padEnd(scale, '0')).replace(/^0+(?=\d)/, '');
   const value = BigInt(digits);
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) return { ok: false, code: ResultCode.DECIMAL_TOO_PRECISE };
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) return { ok: false, code: ResultCode.DECIMAL_OUT_OF_RANGE };
   return { ok: true, units: Number(value) };
 }
 

@@ -62,7 +62,9 @@ export const ExpiryReason = {
   IOC: 1,
   /** FOK that could not fill completely (nothing traded). */
   FOK: 2,
-  /** MARKET order remainder: the book had no more liquidity (or the quote budget ran out). */
+  /** MARKET order remainder: the book had no more liquidity. */
   MARKET_NO_LIQUIDITY: 3,
+  /** MARKET order remainder: the funds risk held for it ran out before the order filled. */
+  FUNDS_EXHAUSTED: 4,
 } as const;
 export type ExpiryReason = (typeof ExpiryReason)[keyof typeof ExpiryReason];

@@ -24,6 +24,13 @@ export const EventKind = {
   SelfTradePrevented: 7,
   CancelRejected: 8,
   AmendRejected: 9,
+  FundsDeposited: 10,
+  WithdrawalHeld: 11,
+  WithdrawalSettled: 12,
+  WithdrawalReleased: 13,
+  FundsRejected: 14,
+  TradeSettled: 15,
+  FeeRatesSet: 16,
 } as const;
 export type EventKindName = keyof typeof EventKind;
 
@@ -169,3 +176,92 @@ export type BookEvent =
   | SelfTradePrevented
   | CancelRejected
   | AmendRejected;
+
+/** Funds movement: the user's balance of the asset after it. */
+interface FundsEventBase {
+  readonly seq: Seq;
+  readonly tsMicros: number;
+  readonly userId: UserId;
+  readonly assetId: number;
+  readonly amountUnits: number;
+  readonly refId: number;
+  /** The user's free balance of the asset after the movement. */
+  readonly freeUnits: number;
+  /** The user's locked balance of the asset after the movement. */
+  readonly lockedUnits: number;
+}
+
+/** Funds were credited. */
+export interface FundsDeposited extends FundsEventBase {
+  readonly kind: 'FundsDeposited';
+}
+/** Funds were locked for a withdrawal. */
+export interface WithdrawalHeld extends FundsEventBase {
+  readonly kind: 'WithdrawalHeld';
+}
+/** A withdrawal's locked funds left the exchange. */
+export interface WithdrawalSettled extends FundsEventBase {
+  readonly kind: 'WithdrawalSettled';
+}
+/** A withdrawal's locked funds went back to free. */
+export interface WithdrawalReleased extends FundsEventBase {
+  readonly kind: 'WithdrawalReleased';
+}
+/** A funds command was refused (unknown asset, bad amount, insufficient balance, ...). */
+export interface FundsRejected {
+  readonly kind: 'FundsRejected';
+  readonly seq: Seq;
+  readonly tsMicros: number;
+  readonly userId: UserId;
+  readonly assetId: number;
+  readonly amountUnits: number;
+  readonly refId: number;
+  /** The numeric CommandKind that was refused. */
+  readonly commandKind: number;
+  readonly code: ResultCode;
+}
+
+/**
+ * Risk settled a trade: what the buyer paid and received, what the seller delivered and
+ * received, and the fees (each in the asset its payer received) credited to the fee account.
+ * Follows the TradeExecuted it settles.
+ */
+export interface TradeSettled extends EventBase {
+  readonly kind: 'TradeSettled';
+  readonly tradeId: TradeId;
+  readonly buyerUserId: UserId;
+  readonly buyerOrderId: OrderId;
+  readonly sellerUserId: UserId;
+  readonly sellerOrderId: OrderId;
+  /** Base units delivered by the seller (the buyer receives this less its fee). */
+  readonly baseUnits: number;
+  /** Quote units paid by the buyer (the seller receives this less its fee). */
+  readonly quoteUnits: number;
+  /** The buyer's fee, in base units. */
+  readonly buyerFeeUnits: number;
+  /** The seller's fee, in quote units. */
+  readonly sellerFeeUnits: number;
+}
+
+/** A user's fee rates changed. */
+export interface FeeRatesSet {
+  readonly kind: 'FeeRatesSet';
+  readonly seq: Seq;
+  readonly tsMicros: number;
+  readonly userId: UserId;
+  readonly makerPpm: number;
+  readonly takerPpm: number;
+}
+
+/** Every event risk emits. */
+export type RiskEvent =
+  | FundsDeposited
+  | WithdrawalHeld
+  | WithdrawalSettled
+  | WithdrawalReleased
+  | FundsRejected
+  | TradeSettled
+  | FeeRatesSet;
+
+/** Every event the engine emits. */
+export type EngineEvent = BookEvent | RiskEvent;

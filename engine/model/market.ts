@@ -161,7 +161,7 @@ export function defineMarket(id: number, spec: MarketSpec, assets: ReadonlyMap<s
     throw new MarketDefinitionError(`${s}: need minNotional <= maxNotional`);
   }
   const modeOf = (name: string): StpModeValue => {
-    const v = (StpMode as Record<string, StpModeValue>)[name];
+    const v = Object.hasOwn(StpMode, name) ? (StpMode as Record<string, StpModeValue>)[name] : undefined;
     if (v === undefined || v === StpMode.DEFAULT)
       throw new MarketDefinitionError(`${s}: unknown STP mode ${name}`);
     return v;
@@ -204,6 +204,13 @@ export function defineMarket(id: number, spec: MarketSpec, assets: ReadonlyMap<s
   };
 }
 
+/** A decimal parse failure in the terms of the filter: too precise is off the grid, too big above the max. */
+function edgeCode(code: ResultCode, offGrid: ResultCode, aboveMax: ResultCode): ResultCode {
+  if (code === ResultCode.DECIMAL_TOO_PRECISE) return offGrid;
+  if (code === ResultCode.DECIMAL_OUT_OF_RANGE) return aboveMax;
+  return code;
+}
+
 /** A price string -> ticks, or the result code that rejects it (off the tick grid, malformed). */
 export function priceToTicks(
   m: Market,
@@ -211,10 +218,7 @@ export function priceToTicks(
 ): { ok: true; ticks: number } | { ok: false; code: ResultCode } {
   const p = parseDecimal(price, m.pricePrecision);
   if (!p.ok)
-    return {
-      ok: false,
-      code: p.code === ResultCode.DECIMAL_TOO_PRECISE ? ResultCode.PRICE_OFF_TICK : p.code,
-    };
+    return { ok: false, code: edgeCode(p.code, ResultCode.PRICE_OFF_TICK, ResultCode.PRICE_ABOVE_MAX) };
   if (p.units % m.tickUnits !== 0) return { ok: false, code: ResultCode.PRICE_OFF_TICK };
   return { ok: true, ticks: p.units / m.tickUnits };
 }
@@ -225,8 +229,7 @@ export function qtyToLots(
   qty: string,
 ): { ok: true; lots: number } | { ok: false; code: ResultCode } {
   const q = parseDecimal(qty, m.qtyPrecision);
-  if (!q.ok)
-    return { ok: false, code: q.code === ResultCode.DECIMAL_TOO_PRECISE ? ResultCode.QTY_OFF_LOT : q.code };
+  if (!q.ok) return { ok: false, code: edgeCode(q.code, ResultCode.QTY_OFF_LOT, ResultCode.QTY_ABOVE_MAX) };
   if (q.units % m.lotUnits !== 0) return { ok: false, code: ResultCode.QTY_OFF_LOT };
   return { ok: true, lots: q.units / m.lotUnits };
 }

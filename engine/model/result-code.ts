@@ -53,6 +53,7 @@ export const ResultCode = {
   DECIMAL_MALFORMED: 217,
   DECIMAL_TOO_PRECISE: 218,
   MARKET_NOT_TRADING: 219,
+  DECIMAL_OUT_OF_RANGE: 220,
 
   // 3xx: order book
   WOULD_TAKE: 300,

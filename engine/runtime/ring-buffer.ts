@@ -121,7 +121,7 @@ export class RingBuffer {
       this.consumedCache = Atomics.load(this.header, CONSUMED);
       free = this.capacity - ((this.writePos - this.consumedCache) | 0);
     }
-    return n < free ? n : free;
+    return Math.min(n, free);
   }
 
   /** Producer: the sequence the next claimed record gets. */

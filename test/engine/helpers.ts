@@ -143,7 +143,7 @@ export function cancelReplaceCmd(f: Partial<Omit<CancelReplaceOrder, 'kind'>> = 
 export function execute(book: OrderBook, cmd: BookCommand, out = new EventWriter(8)): BookEvent[] {
   out.reset();
   book.execute(cmd, out);
-  return decodeEvents(out.views, out.count);
+  return decodeEvents(out.views, out.count) as BookEvent[];
 }
 
 /** What a placement returns: the id the harness assigned and the events. */

@@ -67,6 +67,7 @@ type Op =
       target: number;
       mode: number;
       restriction: number;
+      budget: number;
     }
   | { t: 'cancel'; user: number; target: number; by: 'id' | 'cid' | 'both'; restriction: number }
   | { t: 'cancelAll'; user: number }
@@ -101,6 +102,7 @@ function placeArb(t: 'place' | 'cancelReplace', users: number) {
       price,
       qty,
       quote: fc.integer({ min: 1, max: 4000 }),
+      budget: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3000 })),
       stp,
       cid: fc.constantFrom<'none' | 'fresh' | 'reuse'>('none', 'fresh', 'fresh', 'reuse'),
       target: fc.nat(),
@@ -198,6 +200,7 @@ function toCommands(ops: readonly Op[]): BookCommand[] {
           qtyLots: op.qty,
           quoteQtyUnits: op.quote,
           clientOrderId: cid,
+          ...(op.type === OrderType.MARKET && op.budget > 0 ? { budgetUnits: op.budget } : {}),
         };
         issued.push({ id: n, user: op.user, cid });
         if (op.t === 'place') cmds.push({ kind: 'PlaceOrder', ...place });
@@ -244,7 +247,7 @@ function toCommands(ops: readonly Op[]): BookCommand[] {
 function run(book: OrderBook, cmd: BookCommand, w: EventWriter): BookEvent[] {
   w.reset();
   book.execute(cmd, w);
-  return decodeEvents(w.views, w.count);
+  return decodeEvents(w.views, w.count) as BookEvent[];
 }
 
 function assertNotCrossed(book: OrderBook): void {

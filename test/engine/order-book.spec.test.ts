@@ -450,12 +450,7 @@ describe('order book', () => {
       assert.deepEqual(h.book.l2(), { bids: [[10, 2]], asks: [] });
     });
 
-    // ENGINE BUG: engine/book/order-book.ts, match(): the level loop ends with
-    //   `if (want === 0 && m !== NIL && (!byQuote || side === BUY)) break;`
-    // so a SELL by quote amount whose budget is used up at a level that still has quantity
-    // (m !== NIL) goes on to the next, lower bid and trades there, ahead of the better bid.
-    // Skipping a level is only right once that level is exhausted (m === NIL).
-    it.skip('never fills a worse bid while a better bid still has quantity (SELL by quote)', () => {
+    it('never fills a worse bid while a better bid still has quantity (SELL by quote)', () => {
       const h = new Harness();
       const best = h.buy(U1, 100, 20);
       const worse = h.buy(U1, 40, 10);

@@ -233,14 +233,34 @@ export class ReferenceBook {
       return;
     }
     if (c.orderType === OrderType.MARKET) {
+      const budget = c.budgetUnits ?? 0;
       const byQuote = c.quoteQtyUnits > 0;
-      const r = this.match(c, c.side, c.userId, c.orderId, 0, byQuote ? 0 : c.qtyLots, c.quoteQtyUnits, stp);
+      const lots = !byQuote
+        ? c.qtyLots
+        : c.side === Side.SELL && budget > 0
+          ? Math.floor(budget / this.market.baseUnitsPerLot)
+          : Number.MAX_SAFE_INTEGER;
+      const quote = byQuote ? c.quoteQtyUnits : c.side === Side.BUY ? budget : 0;
+      const r = this.match(c, c.side, c.userId, c.orderId, 0, lots, quote, byQuote, stp);
       if (r.stopped) return;
-      const opposite = c.side === Side.BUY ? this.asks : this.bids;
+      const bookEmpty = (c.side === Side.BUY ? this.asks : this.bids).length === 0;
       if (byQuote) {
-        if (r.quote > 0 && (opposite.length === 0 || r.filled === 0))
-          this.expired(c, 0, r.quote, ExpiryReason.MARKET_NO_LIQUIDITY);
-      } else if (r.rem > 0) this.expired(c, r.rem, 0, ExpiryReason.MARKET_NO_LIQUIDITY);
+        if (r.quote > 0 && (bookEmpty || r.filled === 0 || r.rem === 0)) {
+          this.expired(
+            c,
+            0,
+            r.quote,
+            r.rem === 0 ? ExpiryReason.FUNDS_EXHAUSTED : ExpiryReason.MARKET_NO_LIQUIDITY,
+          );
+        }
+      } else if (r.rem > 0) {
+        this.expired(
+          c,
+          r.rem,
+          0,
+          bookEmpty ? ExpiryReason.MARKET_NO_LIQUIDITY : ExpiryReason.FUNDS_EXHAUSTED,
+        );
+      }
       return;
     }
     if (c.timeInForce === TimeInForce.FOK) {
@@ -248,10 +268,10 @@ export class ReferenceBook {
       const copy = new ReferenceBook(this.market);
       copy.bids = this.bids.map((o) => ({ ...o }));
       copy.asks = this.asks.map((o) => ({ ...o }));
-      const sim = copy.match(c, c.side, c.userId, c.orderId, c.priceTicks, c.qtyLots, 0, stp);
+      const sim = copy.match(c, c.side, c.userId, c.orderId, c.priceTicks, c.qtyLots, 0, false, stp);
       if (sim.filled !== c.qtyLots) return this.expired(c, c.qtyLots, 0, ExpiryReason.FOK);
     }
-    const r = this.match(c, c.side, c.userId, c.orderId, c.priceTicks, c.qtyLots, 0, stp);
+    const r = this.match(c, c.side, c.userId, c.orderId, c.priceTicks, c.qtyLots, 0, false, stp);
     if (r.stopped || r.rem === 0) return;
     if (c.timeInForce === TimeInForce.GTC)
       this.rest(this.newOrder(taker, c.qtyLots, c.priceTicks, c.clientOrderId, r.rem));
@@ -290,27 +310,25 @@ export class ReferenceBook {
     orderId: number,
     limit: number,
     lots: number,
-    quoteBudget: number,
+    quoteLimit: number,
+    byQuote: boolean,
     stp: number,
   ): { rem: number; quote: number; filled: number; stopped: boolean } {
     const opp = side === Side.BUY ? this.asks : this.bids;
-    const byQuote = quoteBudget > 0;
+    const capped = quoteLimit > 0;
     const mult = this.market.quoteUnitsPerTickLot;
     let rem = lots;
-    let quote = quoteBudget;
+    let quote = quoteLimit;
     let filled = 0;
     let stopped = false;
+    const affordable = (cost: number) => (capped ? Math.min(rem, Math.floor(quote / cost)) : rem);
     const prices = [...new Set(opp.map((o) => o.priceTicks))];
     for (const price of prices) {
-      if (byQuote ? quote <= 0 : rem <= 0) break;
+      if (rem <= 0 || (capped && quote <= 0)) break;
       if (limit !== 0 && (side === Side.BUY ? price > limit : price < limit)) break;
       const cost = price * mult;
-      if (byQuote && Math.floor(quote / cost) === 0) {
-        if (side === Side.BUY) break;
-        continue;
-      }
       for (const mk of opp.filter((o) => o.priceTicks === price)) {
-        const want = byQuote ? Math.floor(quote / cost) : rem;
+        const want = affordable(cost);
         if (want === 0) break;
         const mRem = mk.remainingLots;
         if (stp !== StpMode.NONE && mk.userId === user) {
@@ -319,11 +337,11 @@ export class ReferenceBook {
           let mp = 0;
           if (stp === StpMode.DECREMENT) {
             tp = mp = Math.min(want, mRem);
+            rem -= tp;
             if (byQuote) quote -= tp * cost;
-            else rem -= tp;
           } else {
             if (stp === StpMode.EXPIRE_TAKER || stp === StpMode.EXPIRE_BOTH) {
-              tp = want;
+              tp = byQuote ? want : rem;
               stopped = true;
             }
             if (stp === StpMode.EXPIRE_MAKER || stp === StpMode.EXPIRE_BOTH) mp = mRem;
@@ -355,8 +373,8 @@ export class ReferenceBook {
         }
         const q = Math.min(want, mRem);
         filled += q;
-        if (byQuote) quote -= q * cost;
-        else rem -= q;
+        rem -= q;
+        if (capped) quote -= q * cost;
         mk.remainingLots -= q;
         this.events.push({
           kind: 'TradeExecuted',
@@ -377,8 +395,10 @@ export class ReferenceBook {
         if (mk.remainingLots === 0) opp.splice(opp.indexOf(mk), 1);
       }
       if (stopped) break;
+      // A level with quantity left that the taker can no longer trade with ends the match.
+      if (affordable(cost) === 0 && opp.some((o) => o.priceTicks === price)) break;
     }
-    return { rem, quote: byQuote ? quote : 0, filled, stopped };
+    return { rem, quote: capped ? quote : 0, filled, stopped };
   }
 
   private find(c: Stamped, id: number, cid: string, restriction: number): ROrder | number {
@@ -493,11 +513,12 @@ export class ReferenceBook {
       amended(true);
       return;
     }
+    if (!m.trading) return reject(ResultCode.MARKET_NOT_TRADING);
     if (o.orderType === OrderType.LIMIT_MAKER && this.crosses(o.side, price))
       return reject(ResultCode.AMEND_WOULD_TAKE);
     this.remove(o);
     amended(false);
-    const r = this.match(c, o.side, o.userId, o.orderId, price, remaining, 0, o.stpMode);
+    const r = this.match(c, o.side, o.userId, o.orderId, price, remaining, 0, false, o.stpMode);
     if (r.stopped || r.rem === 0) return;
     this.rest({
       ...o,
