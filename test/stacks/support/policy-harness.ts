@@ -24,6 +24,8 @@ export interface Subject {
   outputs?: Record<string, unknown>;
   /** The provider reference, to tell clusters apart. */
   provider?: string;
+  /** Property dependencies: property name -> names of the subjects it was computed from. */
+  propertyDependencies?: Record<string, string[]>;
 }
 
 /** One reported violation. */
@@ -91,6 +93,19 @@ export async function evaluate(subjects: readonly Subject[]): Promise<Violation[
     isType: () => false,
     asType: () => undefined,
   }));
+  const byName = new Map(stackResources.map((r) => [r.name, r]));
+  for (const [i, s] of subjects.entries()) {
+    const resource = stackResources[i];
+    for (const [property, names] of Object.entries(s.propertyDependencies ?? {})) {
+      const dependencies = names
+        .map((n) => byName.get(n))
+        .filter((r): r is PolicyResource => r !== undefined);
+      if (resource !== undefined) {
+        resource.propertyDependencies[property] = dependencies;
+        resource.dependencies.push(...dependencies);
+      }
+    }
+  }
   for (const policy of policies) {
     const level = policy.enforcementLevel ?? 'advisory';
     if ('validateResource' in policy && policy.validateResource !== undefined) {
