@@ -54,7 +54,7 @@ function workload(
   });
 }
 
-const corePod = {
+const corePod: Record<string, unknown> = {
   nodeSelector: { [NODE_POOL_LABEL]: 'core' },
   tolerations: [
     { key: CORE_TAINT.key, operator: 'Equal', value: CORE_TAINT.value, effect: CORE_TAINT.effect },
