@@ -466,8 +466,9 @@ async function main(): Promise<void> {
       'all throughput passes (full = mark-compact); lat.pass GC: count / longest ms during the latency pass',
       '(performance.now() itself allocates there).',
       'heap: heapUsed before -> after the median throughput pass (includes the pre-built operations); kept: heap +',
-      'ArrayBuffers the books still hold after the run and a full GC. CPU %: process CPU time / wall time of a pass',
-      '(below 100%: other processes had the core; ops per CPU-second shows what the engine does when it runs).',
+      'ArrayBuffers the books still hold after the run and a full GC. CPU %: process CPU time (all threads: GC and',
+      'compiler threads can push it past 100%) / wall time of a pass; well below 100% means other processes had the',
+      'core, and ops per CPU-second of the median pass shows what the engine does when it runs.',
     ].join('\n'),
   );
   const printed = [...results].sort((a, b) =>
