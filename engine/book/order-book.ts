@@ -47,6 +47,7 @@ import { isPositiveSafeInteger, type OrderId, type UserId } from '../model/ids.t
 import type { Market } from '../model/market.ts';
 import { ResultCode } from '../model/result-code.ts';
 import { OrderIndex } from './order-index.ts';
+import { checkOrderShape } from './order-rules.ts';
 
 const NIL = -1;
 const BUY = Side.BUY;
@@ -901,63 +902,19 @@ export class OrderBook {
   private validatePlace(c: PlaceOrderFields): number {
     const stamped = this.validateStamped(c);
     if (stamped !== ResultCode.OK) return stamped;
-    const m = this.market;
-    if (!m.trading) return ResultCode.MARKET_NOT_TRADING;
-    if (!isPositiveSafeInteger(c.orderId)) return ResultCode.INVALID_ORDER_ID;
-    if (c.side !== Side.BUY && c.side !== Side.SELL) return ResultCode.INVALID_SIDE;
-    const type = c.orderType;
-    const tif = c.timeInForce;
-    if (type === OrderType.LIMIT) {
-      if (tif !== TimeInForce.GTC && tif !== TimeInForce.IOC && tif !== TimeInForce.FOK) {
-        return ResultCode.INVALID_TIME_IN_FORCE;
-      }
-    } else if (type === OrderType.MARKET || type === OrderType.LIMIT_MAKER) {
-      if (tif !== TimeInForce.NONE) return ResultCode.TIME_IN_FORCE_NOT_ALLOWED;
-    } else {
-      return ResultCode.INVALID_ORDER_TYPE;
-    }
-    const stp = c.stpMode === StpMode.DEFAULT ? m.defaultStpMode : c.stpMode;
-    if (!Number.isInteger(stp) || stp < StpMode.NONE || stp > StpMode.DECREMENT)
-      return ResultCode.INVALID_STP_MODE;
-    if ((m.allowedStpMask & (1 << stp)) === 0) return ResultCode.STP_MODE_NOT_ALLOWED;
-    if (c.clientOrderId !== '' && !isValidClientOrderId(c.clientOrderId))
-      return ResultCode.INVALID_CLIENT_ORDER_ID;
-    const price = c.priceTicks;
-    const qty = c.qtyLots;
-    const quote = c.quoteQtyUnits;
-    if (type === OrderType.MARKET) {
-      if (price !== 0) return ResultCode.PRICE_NOT_ALLOWED;
-      if (qty !== 0 && quote !== 0) return ResultCode.QTY_AND_QUOTE_QTY;
-      if (qty === 0 && quote === 0) return ResultCode.QTY_REQUIRED;
-      if (quote !== 0) {
-        if (!Number.isSafeInteger(quote) || quote < 0) return ResultCode.QUOTE_QTY_NOT_INTEGER;
-        if (quote < m.minNotionalUnits) return ResultCode.NOTIONAL_BELOW_MIN;
-        if (quote > m.maxNotionalUnits) return ResultCode.NOTIONAL_ABOVE_MAX;
-      } else {
-        if (!Number.isSafeInteger(qty) || qty < 0) return ResultCode.QTY_NOT_INTEGER;
-        if (qty < m.minQtyLots) return ResultCode.QTY_BELOW_MIN;
-        if (qty > m.marketMaxQtyLots) return ResultCode.MARKET_QTY_ABOVE_MAX;
-      }
-    } else {
-      if (quote !== 0) return ResultCode.QUOTE_QTY_NOT_ALLOWED;
-      if (price === 0) return ResultCode.PRICE_REQUIRED;
-      if (!Number.isSafeInteger(price) || price < 0) return ResultCode.PRICE_NOT_INTEGER;
-      if (price < m.minPriceTicks) return ResultCode.PRICE_BELOW_MIN;
-      if (price > m.maxPriceTicks) return ResultCode.PRICE_ABOVE_MAX;
-      if (qty === 0) return ResultCode.QTY_REQUIRED;
-      if (!Number.isSafeInteger(qty) || qty < 0) return ResultCode.QTY_NOT_INTEGER;
-      if (qty < m.minQtyLots) return ResultCode.QTY_BELOW_MIN;
-      if (qty > m.maxQtyLots) return ResultCode.QTY_ABOVE_MAX;
-      const notional = price * qty * this.mult;
-      if (notional < m.minNotionalUnits) return ResultCode.NOTIONAL_BELOW_MIN;
-      if (notional > m.maxNotionalUnits) return ResultCode.NOTIONAL_ABOVE_MAX;
-    }
+    const shape = checkOrderShape(this.market, c);
+    if (shape !== ResultCode.OK) return shape;
     if (this.index.get(c.orderId) !== NIL) return ResultCode.DUPLICATE_ORDER_ID;
     if (c.clientOrderId !== '' && this.cids.get(c.userId)?.has(c.clientOrderId) === true) {
       return ResultCode.DUPLICATE_CLIENT_ORDER_ID;
     }
-    if (type !== OrderType.MARKET && this.openCount >= this.maxOrders) return ResultCode.BOOK_CAPACITY;
-    if (type === OrderType.LIMIT_MAKER && this.crosses(c.side, price)) return ResultCode.WOULD_TAKE;
+    // Only an order that may rest needs a slot: GTC limits and post-only orders.
+    const mayRest =
+      c.orderType === OrderType.LIMIT_MAKER ||
+      (c.orderType === OrderType.LIMIT && c.timeInForce === TimeInForce.GTC);
+    if (mayRest && this.openCount >= this.maxOrders) return ResultCode.BOOK_CAPACITY;
+    if (c.orderType === OrderType.LIMIT_MAKER && this.crosses(c.side, c.priceTicks))
+      return ResultCode.WOULD_TAKE;
     return ResultCode.OK;
   }
 

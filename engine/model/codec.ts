@@ -101,11 +101,12 @@ function writeAscii(u8: Uint8Array, at: number, text: string, what: string): voi
   if (n > CLIENT_ORDER_ID_MAX)
     throw new RecordError(`${what} is ${n} characters, at most ${CLIENT_ORDER_ID_MAX} fit`);
   u8[at] = n;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0x7e || c < 0x21) throw new RecordError(`${what} has a character outside printable ASCII`);
-    u8[at + 1 + i] = c;
+  if (n > 0 && !isValidClientOrderId(text)) {
+    throw new RecordError(
+      `${what} "${text}" is not a client order id Binance allows ([.A-Za-z0-9:/_-]{1,36})`,
+    );
   }
+  for (let i = 0; i < n; i++) u8[at + 1 + i] = text.charCodeAt(i);
 }
 
 function readAscii(u8: Uint8Array, at: number, what: string, index: number): string {
@@ -208,6 +209,11 @@ export function commandKindAt(v: RecordViews, index: number): number {
 export function stampRisk(v: RecordViews, index: number, code: number, budgetUnits: number): void {
   v.u16[index * U16_PER_RECORD + RISK_CODE_U16] = code;
   v.f64[index * F64_PER_RECORD + 10] = budgetUnits;
+}
+
+/** Risk's hold (or amend delta) stamped in command record `index`. */
+export function budgetAt(v: RecordViews, index: number): number {
+  return v.f64[index * F64_PER_RECORD + 10]!;
 }
 
 /** Risk's result code stamped in command record `index` (0 when it passed). */

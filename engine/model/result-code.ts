@@ -66,6 +66,19 @@ export const ResultCode = {
   CANCEL_RESTRICTED: 307,
   CANCEL_REPLACE_NOT_ATTEMPTED: 308,
   BOOK_CAPACITY: 309,
+
+  // 4xx: risk
+  INSUFFICIENT_BALANCE: 400,
+  UNKNOWN_ASSET: 401,
+  INVALID_AMOUNT: 402,
+  UNKNOWN_WITHDRAWAL: 403,
+  DUPLICATE_WITHDRAWAL: 404,
+  INVALID_FEE_RATE: 405,
+  BALANCE_OVERFLOW: 406,
+
+  // 5xx: runtime
+  SHUTTING_DOWN: 500,
+  SYMBOL_MOVING: 501,
 } as const;
 export type ResultCode = (typeof ResultCode)[keyof typeof ResultCode];
 
