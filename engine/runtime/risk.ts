@@ -162,7 +162,7 @@ export class Risk {
     this.pending = new Float64Array(cap * this.nA);
     this.makerPpm = new Int32Array(cap).fill(-1);
     this.takerPpm = new Int32Array(cap).fill(-1);
-    config.assets.forEach((a, i) => this.assetIds.set(a.asset, i));
+    for (const [i, a] of config.assets.entries()) this.assetIds.set(a.asset, i);
     this.slot(FEE_ACCOUNT);
   }
 

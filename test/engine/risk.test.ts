@@ -288,18 +288,16 @@ describe('risk', () => {
       },
       {
         weight: 3,
-        arbitrary: fc
-          .record({ u: user, id: fc.integer({ min: 1, max: 60 }) })
-          .map(
-            ({ u, id }): CommandInput => ({
-              kind: 'CancelOrder',
-              symbolId: S0,
-              userId: userId(u),
-              orderId: id as never,
-              clientOrderId: '',
-              cancelRestriction: 0,
-            }),
-          ),
+        arbitrary: fc.record({ u: user, id: fc.integer({ min: 1, max: 60 }) }).map(
+          ({ u, id }): CommandInput => ({
+            kind: 'CancelOrder',
+            symbolId: S0,
+            userId: userId(u),
+            orderId: id as never,
+            clientOrderId: '',
+            cancelRestriction: 0,
+          }),
+        ),
       },
       {
         weight: 3,
