@@ -145,6 +145,12 @@ export interface WorkloadsArgs {
   };
   /** The OpenTelemetry collector's OTLP/HTTP endpoint. */
   otlpEndpoint: pulumi.Input<string>;
+  /**
+   * The add-ons whose custom resource definitions the workloads use (External Secrets, the AWS
+   * Load Balancer Controller): the secret store, the external secrets and the target group
+   * binding wait for them. Plain resources. Default none.
+   */
+  addons?: pulumi.Resource[];
 }
 
 /** What one core group deployed. */
@@ -225,6 +231,7 @@ export class Workloads extends pulumi.ComponentResource {
     );
     this.namespaceName = this.namespace.metadata.name;
     const inNamespace = { ...k8sOpts, dependsOn: [this.namespace] };
+    const withAddons = { ...k8sOpts, dependsOn: [this.namespace, ...(args.addons ?? [])] };
 
     this.marketsConfig = new k8s.core.v1.ConfigMap(
       `${name}-markets`,
@@ -382,7 +389,7 @@ export class Workloads extends pulumi.ComponentResource {
           },
         },
       },
-      inNamespace,
+      withAddons,
     );
     const externalSecret = (
       key: string,
@@ -411,7 +418,7 @@ export class Workloads extends pulumi.ComponentResource {
             })),
           },
         },
-        { ...inNamespace, dependsOn: [store] },
+        { ...withAddons, dependsOn: [...withAddons.dependsOn, store] },
       );
     externalSecret('database', 'crossbook-database', args.database.secretName, ['username', 'password'], {
       DATABASE_URL: pulumi.interpolate`postgresql://{{ .username }}:{{ .password }}@${args.database.host}:${args.database.port}/${args.database.name}?sslmode=require`,
@@ -583,7 +590,7 @@ export class Workloads extends pulumi.ComponentResource {
           targetType: 'ip',
         },
       },
-      inNamespace,
+      withAddons,
     );
     const minReplicas = active ? (gatewaySizing.minReplicas ?? 3) : 1;
     this.gatewayAutoscaler = new k8s.autoscaling.v2.HorizontalPodAutoscaler(
