@@ -3,7 +3,6 @@
  * Deterministic and simple. The threaded core produces exactly the same events per command;
  * this is what replay and `verify` run, and what the property tests drive.
  */
-import { createHash } from 'node:crypto';
 import { OrderBook } from '../book/order-book.ts';
 import type { Markets } from '../config/markets-config.ts';
 import {
@@ -17,9 +16,11 @@ import {
 import type { BookCommand, Command } from '../model/commands.ts';
 import type { EngineEvent } from '../model/events.ts';
 import { ResultCode } from '../model/result-code.ts';
-import { Risk } from './risk.ts';
+import { Risk, type RiskConfig } from './risk.ts';
 import { type CommandInput, isBookCommand, Sequencer } from './sequencer.ts';
 import { Settlement } from './settlement.ts';
+import type { Snapshot } from './snapshot.ts';
+import { hashState } from './state-hash.ts';
 
 /** Fee defaults and the like. */
 export interface EngineOptions {
@@ -37,18 +38,23 @@ export class InlineEngine {
   /** The merged event stream of the last command(s) run. */
   readonly out = new EventWriter(256);
 
+  /** Risk's configuration (assets, markets, default fees). */
+  readonly riskConfig: RiskConfig;
+
   constructor(
     readonly markets: Markets,
     options: EngineOptions = {},
+    from?: { risk: Risk; books: OrderBook[]; nextSeq: number; nextOrderId: number },
   ) {
-    this.risk = new Risk({
+    this.riskConfig = {
       assets: [...markets.assets.values()],
       markets: markets.list,
       makerPpm: options.makerPpm ?? 1000,
       takerPpm: options.takerPpm ?? 1000,
-    });
-    this.books = markets.list.map((m) => new OrderBook(m));
-    this.sequencer = new Sequencer(this.risk, markets.list);
+    };
+    this.risk = from?.risk ?? new Risk(this.riskConfig);
+    this.books = from?.books ?? markets.list.map((m) => new OrderBook(m));
+    this.sequencer = new Sequencer(this.risk, markets.list, from ?? { nextSeq: 1, nextOrderId: 1 });
     this.settlement = new Settlement(this.risk);
   }
 
@@ -87,9 +93,25 @@ export class InlineEngine {
 
   /** SHA-256 over the ledger (balances, holds) and every book (orders in priority order, counters). */
   stateHash(): string {
-    const h = createHash('sha256');
-    this.risk.hashInto(h);
-    for (const b of this.books) h.update(JSON.stringify(b.exportState()));
-    return h.digest('hex');
+    return hashState(
+      this.risk.exportState(),
+      this.books.map((b) => b.exportState()),
+    );
+  }
+
+  /** An engine at a snapshot's state: ledger, books and counters. */
+  static fromState(markets: Markets, options: EngineOptions, state: Snapshot): InlineEngine {
+    const e = new InlineEngine(markets, options);
+    const risk = Risk.restore(e.riskConfig, state.risk);
+    const books = markets.list.map((m) => {
+      const b = state.books.find((x) => x.symbol === m.symbol);
+      return b === undefined ? new OrderBook(m) : OrderBook.restore(m, b);
+    });
+    return new InlineEngine(markets, options, {
+      risk,
+      books,
+      nextSeq: state.seq + 1,
+      nextOrderId: state.nextOrderId,
+    });
   }
 }

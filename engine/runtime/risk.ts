@@ -20,7 +20,6 @@
  * and withdrawals, and no balance is ever negative (checked: a violation is a bug, and
  * throws, crash-only).
  */
-import { createHash, type Hash } from 'node:crypto';
 import { OrderIndex } from '../book/order-index.ts';
 import { checkOrderShape } from '../book/order-rules.ts';
 import { type EventWriter, RECORD_BYTES, type RecordViews } from '../model/codec.ts';
@@ -117,6 +116,8 @@ export class Risk {
   private takerPpm: Int32Array;
   /** Total of each asset over all accounts: deposits keep it within MAX_SAFE_INTEGER. */
   private readonly supply: Float64Array;
+  /** Deposits admitted and not merged yet, per asset (for the supply bound). */
+  private readonly admittedDeposits: Float64Array;
 
   // --- holds per open order ---------------------------------------------------------------
   private readonly index = new OrderIndex(4096);
@@ -156,6 +157,7 @@ export class Risk {
     this.defaultMaker = config.makerPpm;
     this.defaultTaker = config.takerPpm;
     this.supply = new Float64Array(this.nA);
+    this.admittedDeposits = new Float64Array(this.nA);
     const cap = 1024;
     this.free = new Float64Array(cap * this.nA);
     this.locked = new Float64Array(cap * this.nA);
@@ -223,9 +225,16 @@ export class Risk {
       case 'Deposit': {
         const code = this.checkFunds(cmd.userId, cmd.assetId, cmd.amountUnits);
         if (code !== ResultCode.OK) return code;
-        if (this.supply[cmd.assetId]! + cmd.amountUnits > Number.MAX_SAFE_INTEGER)
+        if (
+          this.supply[cmd.assetId]! + this.admittedDeposits[cmd.assetId]! + cmd.amountUnits >
+          Number.MAX_SAFE_INTEGER
+        ) {
           return ResultCode.BALANCE_OVERFLOW;
-        this.slot(cmd.userId);
+        }
+        // Admitted funds are spendable by the next admissions at once, before the merge credits
+        // them: a negative pending (the merge adds it back when it credits free).
+        this.pending[this.slot(cmd.userId) * this.nA + cmd.assetId]! -= cmd.amountUnits;
+        this.admittedDeposits[cmd.assetId]! += cmd.amountUnits;
         return ResultCode.OK;
       }
       case 'WithdrawalHold': {
@@ -336,6 +345,15 @@ export class Risk {
     return ResultCode.OK;
   }
 
+  /**
+   * Forgets every admission not merged yet. A replay merges journalled decisions without
+   * admitting them, so after it nothing can be in flight: the admission view starts clean.
+   */
+  resetPending(): void {
+    this.pending.fill(0);
+    this.admittedDeposits.fill(0);
+  }
+
   // =========================================================================================
   // Merge (in seq order)
 
@@ -435,6 +453,11 @@ export class Risk {
         const i = s * this.nA + cmd.assetId;
         this.free[i]! += cmd.amountUnits;
         this.supply[cmd.assetId]! += cmd.amountUnits;
+        this.pending[i]! += cmd.amountUnits;
+        this.admittedDeposits[cmd.assetId] = Math.max(
+          0,
+          this.admittedDeposits[cmd.assetId]! - cmd.amountUnits,
+        );
         out.funds(
           EventKind.FundsDeposited,
           cmd.seq,
@@ -714,7 +737,7 @@ export class Risk {
     const i = slot * this.nA + asset;
     this.take(this.free, i, units, 'free');
     this.locked[i]! += units;
-    if (fromPending) this.pending[i] = Math.max(0, this.pending[i]! - units);
+    if (fromPending) this.pending[i]! -= units;
   }
 
   private take(arr: Float64Array, i: number, units: number, what: string): void {
@@ -888,30 +911,6 @@ export class Risk {
 
   // =========================================================================================
   // State
-
-  /** Feeds the ledger state (balances, fee rates, holds, withdrawals) into a hash, canonically. */
-  hashInto(hash: Hash): void {
-    const order = [...this.users.keys()].sort((a, b) => this.users[a]! - this.users[b]!);
-    const buf = new Float64Array(2 + 2 * this.nA);
-    for (const s of order) {
-      buf[0] = this.users[s]!;
-      buf[1] = this.makerPpm[s]! * 4_294_967_296 + (this.takerPpm[s]! >>> 0);
-      for (let a = 0; a < this.nA; a++) {
-        buf[2 + 2 * a] = this.free[s * this.nA + a]!;
-        buf[3 + 2 * a] = this.locked[s * this.nA + a]!;
-      }
-      hash.update(new Uint8Array(buf.buffer));
-    }
-    const holds = this.exportHolds().sort((a, b) => a.orderId - b.orderId);
-    for (const h of holds) hash.update(`${h.orderId}:${h.units}:${h.priceTicks};`);
-  }
-
-  /** A hex SHA-256 of the ledger state alone. */
-  stateHash(): string {
-    const h = createHash('sha256');
-    this.hashInto(h);
-    return h.digest('hex');
-  }
 
   private exportHolds(): HoldState[] {
     const out: HoldState[] = [];
