@@ -220,6 +220,37 @@ describe('journal files', () => {
     await j.close();
   });
 
+  it('takes a last segment with a header and no records (a crash after rolling) and appends into it', async () => {
+    const dir = await written(100, 100);
+    const empty = path.join(dir, segmentFileName(101));
+    fs.writeFileSync(empty, encodeSegmentHeader(101));
+    const j = openWith(dir);
+    assert.equal(j.recovery.lastSeq, 100);
+    assert.equal(j.recovery.segments.at(-1)!.lastSeq, 100);
+    j.appendSync(makeRecords(101, 5), 0, 5);
+    assert.equal(fs.statSync(empty).size > 24, true);
+    assert.equal(replayAll(j, 99).count, 7);
+    await j.close();
+  });
+
+  it("with verify 'last', leaves older segments' records to replay, which refuses their corruption", async () => {
+    const dir = await written(4000, 400, { segmentBytes: 64 * 1024 });
+    const [first, second] = openWith(dir).segments();
+    const bytes = fs.readFileSync(first!.file);
+    bytes[1000]! ^= 0xff;
+    fs.writeFileSync(first!.file, bytes);
+    expectError(() => openWith(dir), new RegExp(`^${first!.file}: corrupt journal at byte offset \\d+`));
+    const j = openWith(dir, { verify: 'last' });
+    assert.equal(j.recovery.lastSeq, 4000);
+    assert.equal(j.recovery.segments[0]!.lastSeq, second!.firstSeq - 1);
+    expectError(
+      () => j.replay(1, () => {}),
+      new RegExp(`^${first!.file}: corrupt journal at byte offset \\d+: a record`),
+    );
+    assert.equal(replayAll(j, second!.firstSeq).count, 4001 - second!.firstSeq);
+    await j.close();
+  });
+
   it('refuses to open a segment with a flipped byte in the middle, naming the file and offset', async () => {
     const dir = await written(2000, 250);
     const file = openWith(dir).segments()[0]!.file;
