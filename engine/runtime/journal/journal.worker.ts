@@ -38,10 +38,11 @@ function run(): void {
     writer.add(records, slot, head);
     if (take > head) writer.add(records, 0, take - head);
     const bytes = writer.commit();
+    // Measurements and position first, so that whoever sees the new durable seq sees them too.
+    control.recordGroup(take, bytes, writer.lastWriteMicros, writer.lastSyncMicros);
     control.setPosition(writer.position);
     control.publishDurable(writer.position.lastSeq);
     ring.release(take);
-    control.recordGroup(take, bytes, writer.lastWriteMicros, writer.lastSyncMicros);
   }
   writer.sync();
   writer.close();
