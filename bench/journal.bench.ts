@@ -306,6 +306,7 @@ async function main(): Promise<void> {
       pacedAckP50Micros: p.ack!.p50,
       pacedAckP99Micros: p.ack!.p99,
       pacedFsyncP99Micros: Math.round(p.stats.fsyncMicros.p99),
+      pacedFsyncP99ByTimeMicros: Math.round(p.stats.fsyncMicros.p99Weighted),
       replayRecordsPerSec: Math.round(r.recordsPerSec),
     }),
   );
