@@ -530,12 +530,16 @@ export class EventWriter {
     if (this.count > 0) this.v.u8[(this.count - 1) * RECORD_BYTES + 6]! |= FLAG_LAST;
   }
 
-  /** Copies record `index` of `from` to the end of this writer (a raw append). */
+  /**
+   * Copies record `index` of `from` to the end of this writer, without its last-of-command
+   * flag (whoever assembles a command's events marks its last one).
+   */
   copyFrom(from: RecordViews, index: number): void {
     if (this.count === this.v.records) this.grow();
     const at = this.count++ * RECORD_BYTES;
     const src = index * RECORD_BYTES;
     this.v.u8.set(from.u8.subarray(src, src + RECORD_BYTES), at);
+    this.v.u8[at + 6]! &= ~FLAG_LAST;
   }
 
   /** A funds movement (FundsDeposited, WithdrawalHeld, WithdrawalSettled, WithdrawalReleased). */

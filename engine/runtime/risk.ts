@@ -131,8 +131,12 @@ export class Risk {
   private hMarket = new Uint8Array(this.hCap);
   /** Limit price (ticks) the hold was computed at; 0 for MARKET orders. */
   private hPrice = new Float64Array(this.hCap);
-  /** The smallest total quantity ever asked for the order (admission's conservative view). */
+  /** The order's total quantity as the ledger knows it (merge only). */
   private hQty = new Float64Array(this.hCap);
+  /** Admission's view: the smallest total quantity ever asked for the order. */
+  private hAdmQty = new Float64Array(this.hCap);
+  /** Admission's view: the highest limit price ever asked for the order. */
+  private hAdmPrice = new Float64Array(this.hCap);
   /** Units held in the ledger (merged). */
   private hUnits = new Float64Array(this.hCap);
   private hNext = new Int32Array(this.hCap);
@@ -143,11 +147,13 @@ export class Risk {
   // --- withdrawals ---------------------------------------------------------------------------
   private readonly withdrawals = new Map<
     number,
-    { slot: number; asset: number; amount: number; closing: boolean }
+    { slot: number; asset: number; amount: number; closing: boolean; merged: boolean }
   >();
 
   /** Set by admit(): the hold (or amend delta) to stamp into the command. */
   budget = 0;
+  /** Amend deltas admitted and not merged yet, by seq: where they were set aside. */
+  private readonly amendAdmissions = new Map<number, { at: number; units: number }>();
   /** The amend delta merged by the current command (released if the amend is rejected). */
   private amendDelta = 0;
 
@@ -252,6 +258,7 @@ export class Risk {
           asset: cmd.assetId,
           amount: cmd.amountUnits,
           closing: false,
+          merged: false,
         });
         return ResultCode.OK;
       }
@@ -324,23 +331,27 @@ export class Risk {
     const h = this.find(c.userId, c.orderId, c.clientOrderId);
     if (h === NIL) return ResultCode.OK; // the book reports it unknown
     const m = this.markets[this.hSymbol[h]!]!;
-    const oldPrice = this.hPrice[h]!;
-    const price = c.priceTicks === 0 ? oldPrice : c.priceTicks;
     const qty = c.qtyLots;
-    if (!Number.isSafeInteger(price) || !Number.isSafeInteger(qty) || price <= 0 || qty <= 0)
+    if (!Number.isSafeInteger(qty) || qty <= 0 || qty > m.maxQtyLots) return ResultCode.OK;
+    if (!Number.isSafeInteger(c.priceTicks) || c.priceTicks < 0 || c.priceTicks > m.maxPriceTicks)
       return ResultCode.OK;
-    if (price > m.maxPriceTicks || qty > m.maxQtyLots) return ResultCode.OK;
-    if (price === oldPrice && qty <= this.hQty[h]!) {
-      this.hQty[h] = qty;
-      return ResultCode.OK; // keeps priority: the hold only shrinks
+    // Earlier amends may still be in flight, so judge against admission's own view: the
+    // smallest quantity and the highest price ever asked for. Only an amend that keeps the
+    // price (0) and asks no more than that can be sure to keep priority and need no funds.
+    if (c.priceTicks === 0 && qty <= this.hAdmQty[h]!) {
+      this.hAdmQty[h] = qty;
+      return ResultCode.OK;
     }
-    // Loses priority: hold the whole new order on top, reconciled when the amend merges.
+    // It may lose priority: hold the whole new order on top, reconciled when it merges.
+    const price = c.priceTicks === 0 ? this.hAdmPrice[h]! : c.priceTicks;
     const buy = this.hSide[h] === Side.BUY;
     const delta = buy ? price * qty * m.quoteUnitsPerTickLot : qty * m.baseUnitsPerLot;
     const i = this.hSlot[h]! * this.nA + (buy ? this.assetOf(m.quote.asset) : this.assetOf(m.base.asset));
     if (this.free[i]! - this.pending[i]! < delta) return ResultCode.INSUFFICIENT_BALANCE;
     this.pending[i]! += delta;
-    this.hQty[h] = Math.min(this.hQty[h]!, qty);
+    this.amendAdmissions.set(c.seq, { at: i, units: delta });
+    this.hAdmQty[h] = Math.min(this.hAdmQty[h]!, qty);
+    this.hAdmPrice[h] = Math.max(this.hAdmPrice[h]!, price);
     this.budget = delta;
     return ResultCode.OK;
   }
@@ -351,6 +362,7 @@ export class Risk {
    */
   resetPending(): void {
     this.pending.fill(0);
+    this.amendAdmissions.clear();
     this.admittedDeposits.fill(0);
   }
 
@@ -418,9 +430,15 @@ export class Risk {
           return;
         }
         if (budget === 0) return;
+        const admitted = this.amendAdmissions.get(cmd.seq);
+        this.amendAdmissions.delete(cmd.seq);
         const h = this.find(cmd.userId, cmd.orderId, cmd.clientOrderId);
-        if (h === NIL)
-          throw new Error(`risk invariant: amend ${cmd.seq} holds for an order risk does not know`);
+        if (h === NIL) {
+          // The order ended between admission and now (an earlier command filled or canceled
+          // it): its book rejects the amend, and what admission set aside is simply freed.
+          if (admitted !== undefined) this.pending[admitted.at]! -= admitted.units;
+          return;
+        }
         const m = this.markets[this.hSymbol[h]!]!;
         const asset = this.hSide[h] === Side.BUY ? this.assetOf(m.quote.asset) : this.assetOf(m.base.asset);
         this.lock(this.hSlot[h]!, asset, budget, true);
@@ -475,13 +493,17 @@ export class Risk {
         if (code !== ResultCode.OK) return this.fundsRejected(cmd, code, out);
         const s = this.slot(cmd.userId);
         this.lock(s, cmd.assetId, cmd.amountUnits, true);
-        if (!this.withdrawals.has(cmd.refId)) {
+        const w = this.withdrawals.get(cmd.refId);
+        if (w === undefined) {
           this.withdrawals.set(cmd.refId, {
             slot: s,
             asset: cmd.assetId,
             amount: cmd.amountUnits,
             closing: false,
+            merged: true,
           });
+        } else {
+          w.merged = true;
         }
         const i = s * this.nA + cmd.assetId;
         out.funds(
@@ -703,7 +725,9 @@ export class Risk {
       throw new Error(`risk invariant: amended order ${id} needs ${required} but holds ${this.hUnits[h]}`);
     if (excess > 0) this.release(h, excess);
     this.hPrice[h] = price;
-    this.hQty[h] = Math.min(this.hQty[h]!, qty);
+    this.hQty[h] = qty;
+    this.hAdmQty[h] = Math.min(this.hAdmQty[h]!, qty);
+    this.hAdmPrice[h] = Math.max(this.hAdmPrice[h]!, price);
     this.amendDelta = 0;
   }
 
@@ -823,6 +847,8 @@ export class Risk {
     this.hMarket[h] = market ? 1 : 0;
     this.hPrice[h] = price;
     this.hQty[h] = qty;
+    this.hAdmQty[h] = qty;
+    this.hAdmPrice[h] = price;
     this.hUnits[h] = 0;
     this.hCid[h] = cid;
     if (cid !== '') {
@@ -875,6 +901,8 @@ export class Risk {
     this.hMarket = u(this.hMarket);
     this.hPrice = f(this.hPrice);
     this.hQty = f(this.hQty);
+    this.hAdmQty = f(this.hAdmQty);
+    this.hAdmPrice = f(this.hAdmPrice);
     this.hUnits = f(this.hUnits);
     this.hNext = i(this.hNext);
     this.hCap = n;
@@ -916,7 +944,7 @@ export class Risk {
     const out: HoldState[] = [];
     for (let h = 0; h < this.hHigh; h++) {
       const id = this.hOrder[h]!;
-      if (this.index.get(id) !== h) continue;
+      if (this.index.get(id) !== h || this.hUnits[h] === 0) continue;
       out.push({
         orderId: id,
         userId: this.users[this.hSlot[h]!]!,
@@ -934,17 +962,35 @@ export class Risk {
 
   /** The ledger state (what a snapshot keeps). Pending admissions are not part of it. */
   exportState(): RiskState {
-    const n = this.users.length * this.nA;
+    // Accounts in user id order, and only those with something in them: admission may open an
+    // account for a command it then refuses, which a replay never does, and neither may show.
+    const slots: number[] = [];
+    for (let s = 0; s < this.users.length; s++) {
+      let used = this.makerPpm[s]! >= 0 || this.takerPpm[s]! >= 0;
+      for (let a = 0; a < this.nA && !used; a++)
+        used = this.free[s * this.nA + a] !== 0 || this.locked[s * this.nA + a] !== 0;
+      if (used) slots.push(s);
+    }
+    slots.sort((x, y) => this.users[x]! - this.users[y]!);
+    const free: number[] = [];
+    const locked: number[] = [];
+    for (const s of slots) {
+      for (let a = 0; a < this.nA; a++) {
+        free.push(this.free[s * this.nA + a]!);
+        locked.push(this.locked[s * this.nA + a]!);
+      }
+    }
     return {
-      users: [...this.users],
-      free: Array.from(this.free.subarray(0, n)),
-      locked: Array.from(this.locked.subarray(0, n)),
-      makerPpm: Array.from(this.makerPpm.subarray(0, this.users.length)),
-      takerPpm: Array.from(this.takerPpm.subarray(0, this.users.length)),
-      holds: this.exportHolds().sort((a, b) => a.orderId - b.orderId),
-      withdrawals: [...this.withdrawals].map(
-        ([ref, w]) => [ref, this.users[w.slot]!, w.asset, w.amount] as const,
-      ),
+      users: slots.map((s) => this.users[s]!),
+      free,
+      locked,
+      makerPpm: slots.map((s) => this.makerPpm[s]!),
+      takerPpm: slots.map((s) => this.takerPpm[s]!),
+      holds: this.exportHolds().sort((x, y) => x.orderId - y.orderId),
+      withdrawals: [...this.withdrawals]
+        .filter(([, w]) => w.merged)
+        .map(([ref, w]) => [ref, this.users[w.slot]!, w.asset, w.amount] as const)
+        .sort((x, y) => x[0] - y[0]),
     };
   }
 
@@ -974,7 +1020,7 @@ export class Risk {
       r.hUnits[i] = h.units;
     }
     for (const [ref, user, asset, amount] of state.withdrawals) {
-      r.withdrawals.set(ref, { slot: r.slot(user), asset, amount, closing: false });
+      r.withdrawals.set(ref, { slot: r.slot(user), asset, amount, closing: false, merged: true });
     }
     return r;
   }

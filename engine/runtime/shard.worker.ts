@@ -85,7 +85,7 @@ while (running) {
     const book = books[cmd.symbolId];
     if (book === undefined)
       throw new Error(
-        `shard ${setup.shard}: command ${cmd.seq} for symbol ${cmd.symbolId}, which it does not own`,
+        `shard ${setup.shard}: command ${cmd.seq} (${cmd.kind}) for symbol ${cmd.symbolId}, which it does not own (it owns ${books.flatMap((b, i) => (b === undefined ? [] : [i])).join(', ')})`,
       );
     book.execute(cmd, out);
     out.markLast();
