@@ -172,6 +172,9 @@ describe('core', function () {
       'the released stream equals the replay, byte for byte',
     );
     assert.equal(engine.stateHash(), hash);
+    const twice = replayJournal(dir);
+    assert.ok(twice.bytes.equals(bytes), 'a second replay gives byte-identical events');
+    assert.equal(twice.engine.stateHash(), hash);
     assert.ok(
       seen.events().some((e) => e.kind === 'TradeSettled'),
       'the workload trades',
