@@ -35,6 +35,8 @@ import * as hdr from 'hdr-histogram-js';
 import {
   type AssetSpec,
   CancelRestriction,
+  EventKind,
+  eventKindAt,
   isLastEvent,
   loadMarketsFile,
   type MarketSpec,
@@ -77,7 +79,11 @@ const BATCH = Number(args.batch);
 const MODES = args.journal.split(',').map((m) => m.trim() === 'on');
 const SNAPSHOT_EVERY = args['snapshot-every'] === undefined ? undefined : Number(args['snapshot-every']);
 const FSYNC_SAMPLES = Number(args['fsync-samples']);
-const FUNDS = 2 ** 50;
+/**
+ * Per user and asset. Risk keeps every asset's total a safe integer, so 2^50 each (the brief's
+ * figure) funds only 7 of 10,000 users: split 2^53 over the users (and the fee account).
+ */
+const fundsFor = (users: number): number => Math.floor((Number.MAX_SAFE_INTEGER - 1) / (users + 1));
 const root = args.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'crossbook-core-bench-'));
 fs.mkdirSync(root, { recursive: true });
 
@@ -117,7 +123,13 @@ function toInputs(w: Workload): Inputs {
   let ref = 1;
   for (let u = 1; u <= users; u++) {
     for (let a = 0; a <= SYMBOLS; a++) {
-      setup.push({ kind: 'Deposit', userId: userId(u), assetId: a, amountUnits: FUNDS, refId: ref++ });
+      setup.push({
+        kind: 'Deposit',
+        userId: userId(u),
+        assetId: a,
+        amountUnits: fundsFor(users),
+        refId: ref++,
+      });
     }
   }
   // The core's first order id is 1 on a fresh data dir, as the workload's: no offset.
@@ -181,6 +193,7 @@ interface RunResult {
   readonly stats: JournalStats | null;
   readonly directFsync: { p50: number; p99: number; p999: number; max: number } | null;
   readonly cpuShare: number;
+  readonly rejected: number;
 }
 
 async function run(shards: number, journal: boolean, inputs: Inputs): Promise<RunResult> {
@@ -199,12 +212,16 @@ async function run(shards: number, journal: boolean, inputs: Inputs): Promise<Ru
   const sendAt = new Float64Array(total + 2);
   const releaseAt = new Float64Array(total + 2);
   let lastReleased = 0;
+  let rejected = 0;
   let target = Number.POSITIVE_INFINITY;
   let done: (() => void) | null = null;
   core.onEvents((views: RecordViews, from: number, count: number) => {
     const now = performance.now();
     const end = from + count;
     for (let e = from; e < end; e++) {
+      const k = eventKindAt(views, e);
+      if (k === EventKind.OrderRejected || k === EventKind.CancelRejected || k === EventKind.AmendRejected)
+        rejected++;
       if (isLastEvent(views, e)) {
         const s = seqAt(views, e);
         releaseAt[s] = now;
@@ -253,6 +270,7 @@ async function run(shards: number, journal: boolean, inputs: Inputs): Promise<Ru
   if (lastReleased !== setup.last) throw new Error(`setup: released ${lastReleased}, sent ${setup.last}`);
   const j = (core as unknown as { journal: Journal | null }).journal;
   j?.clearStats();
+  if (rejected > 0) throw new Error(`setup: ${rejected} commands rejected (funding?)`);
   // 2. timed
   const finished = new Promise<void>((r) => {
     done = r;
@@ -298,6 +316,7 @@ async function run(shards: number, journal: boolean, inputs: Inputs): Promise<Ru
     },
     stats,
     directFsync: journal ? directFsync(dataDir, stats) : null,
+    rejected,
     cpuShare: (cpu.user + cpu.system) / 1000 / (seconds * 1000),
   };
   h.destroy();
@@ -308,11 +327,18 @@ async function run(shards: number, journal: boolean, inputs: Inputs): Promise<Ru
 /** The disk's own fdatasync latency: appends of one mean journal group, each synced. */
 function directFsync(dir: string, stats: JournalStats | null): RunResult['directFsync'] {
   if (FSYNC_SAMPLES <= 0) return null;
-  const bytes = Math.max(4096, Math.round(stats !== null && stats.groups > 0 ? stats.bytes / stats.groups : 65536));
+  const bytes = Math.max(
+    4096,
+    Math.round(stats !== null && stats.groups > 0 ? stats.bytes / stats.groups : 65536),
+  );
   const buf = Buffer.alloc(bytes, 0x5a);
   const file = path.join(dir, 'fsync-probe');
   const fd = fs.openSync(file, 'w');
-  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  const h = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
   try {
     for (let i = 0; i < FSYNC_SAMPLES; i++) {
       fs.writeSync(fd, buf);
@@ -342,7 +368,7 @@ function show(r: RunResult): void {
       `${r.stats === null ? '       -' : fmt(r.stats.groupSize.mean).padStart(8)} | ` +
       `${r.stats === null || r.stats.fsyncMicros.count === 0 ? '       -' : `${fmt(r.stats.fsyncMicros.p50)}/${fmt(r.stats.fsyncMicros.p99)}`.padStart(12)} | ` +
       `${r.directFsync === null ? '           -' : `${fmt(r.directFsync.p50)}/${fmt(r.directFsync.p99)}`.padStart(12)} | ` +
-      `${(r.cpuShare * 100).toFixed(0).padStart(4)}%`,
+      `${(r.cpuShare * 100).toFixed(0).padStart(4)}% | ${fmt(r.rejected)}`,
   );
 }
 
@@ -358,9 +384,11 @@ async function main(): Promise<void> {
     `machine: ${os.cpus()[0]?.model ?? '?'} x ${os.availableParallelism()}, Node ${process.version}, data dir ${root}`,
   );
   console.log(
-    'shards | journal | commands/s  | ack p50  | ack p99  | ack p99.9| ack max  | group mean | fsync p50/p99 | direct p50/p99 | CPU',
+    'shards | journal | commands/s  | ack p50  | ack p99  | ack p99.9| ack max  | group mean | fsync p50/p99 | direct p50/p99 | CPU  | rejected',
   );
-  console.log('       |         |             |   (µs)   |   (µs)   |   (µs)   |   (µs)   |           | (journal, µs) | (disk, µs)     |');
+  console.log(
+    '       |         |             |   (µs)   |   (µs)   |   (µs)   |   (µs)   |           | (journal, µs) | (disk, µs)     |',
+  );
   const results: RunResult[] = [];
   for (const shards of SHARDS) {
     for (const journal of MODES) {
@@ -371,7 +399,9 @@ async function main(): Promise<void> {
   }
   if (!args.dir) fs.rmSync(root, { recursive: true, force: true });
   const durable = results.filter((r) => r.journal);
-  const best = (durable.length > 0 ? durable : results).reduce((a, b) => (b.commandsPerSec > a.commandsPerSec ? b : a));
+  const best = (durable.length > 0 ? durable : results).reduce((a, b) =>
+    b.commandsPerSec > a.commandsPerSec ? b : a,
+  );
   const mem = results.filter((r) => !r.journal && r.shards === best.shards)[0];
   const fsyncP99 = best.stats?.fsyncMicros.count ? best.stats.fsyncMicros.p99 : (best.directFsync?.p99 ?? 0);
   console.log(
