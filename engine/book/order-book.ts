@@ -46,11 +46,14 @@ import { EventKind } from '../model/events.ts';
 import { isPositiveSafeInteger, type OrderId, type UserId } from '../model/ids.ts';
 import type { Market } from '../model/market.ts';
 import { ResultCode } from '../model/result-code.ts';
-import { OrderIndex } from './order-index.ts';
+import { DirectOrderIndex, UserSlots } from './order-index.ts';
 import { checkOrderShape } from './order-rules.ts';
 
 const NIL = -1;
 const BUY = Side.BUY;
+/** Entries per side of the price -> level table (a power of two). */
+const LEVEL_TABLE = 4096;
+const LEVEL_MASK = LEVEL_TABLE - 1;
 
 /** An open order as the book holds it (for queries, tests and snapshots). */
 export interface RestingOrder {
@@ -125,6 +128,8 @@ export class OrderBook {
   private oLevel: Int32Array;
   private oUNext: Int32Array;
   private oUPrev: Int32Array;
+  /** The dense per-book slot of the order's user (see `users`). */
+  private oUSlot: Int32Array;
   private oCid: string[];
   private openCount = 0;
 
@@ -142,11 +147,22 @@ export class OrderBook {
   private ladKeys: [Float64Array, Float64Array];
   private ladLv: [Int32Array, Int32Array];
   private readonly ladN = new Int32Array(2);
+  /**
+   * Per side, existing levels by price: entry `price & LEVEL_MASK` holds the level at that
+   * price, or another live level of the side, or NIL. A hit is one load and one compare;
+   * a miss (or a collision) falls back to the binary search over the ladder.
+   */
+  private readonly levelAt: [Int32Array, Int32Array] = [
+    new Int32Array(LEVEL_TABLE).fill(NIL),
+    new Int32Array(LEVEL_TABLE).fill(NIL),
+  ];
 
   // --- lookups -----------------------------------------------------------------------------
-  private readonly index: OrderIndex;
-  /** userId -> first slot of the user's open orders (NIL when none; entries are kept). */
-  private readonly userHead = new Map<number, number>();
+  private readonly index: DirectOrderIndex;
+  /** userId -> dense user slot (kept once assigned). */
+  private readonly users = new UserSlots();
+  /** User slot -> first order slot of the user's open orders (NIL when none). */
+  private userHead = new Int32Array(64).fill(NIL);
   /** userId -> clientOrderId -> slot, for open orders that have a client order id. */
   private readonly cids = new Map<number, Map<string, number>>();
 
@@ -180,6 +196,7 @@ export class OrderBook {
     this.oLevel = new Int32Array(n);
     this.oUNext = new Int32Array(n);
     this.oUPrev = new Int32Array(n);
+    this.oUSlot = new Int32Array(n);
     this.oCid = new Array<string>(n).fill('');
     const l = 256;
     this.lCap = l;
@@ -190,7 +207,7 @@ export class OrderBook {
     this.lCount = new Int32Array(l);
     this.ladKeys = [new Float64Array(l), new Float64Array(l)];
     this.ladLv = [new Int32Array(l), new Int32Array(l)];
-    this.index = new OrderIndex(n);
+    this.index = new DirectOrderIndex(n);
   }
 
   // =========================================================================================
@@ -221,28 +238,15 @@ export class OrderBook {
 
   /** Places a new order: validates, matches what it can, rests or expires the rest. */
   placeOrder(c: PlaceOrderFields, out: EventWriter): void {
+    out.begin(c.seq, c.tsMicros, c.symbolId);
     const code = this.validatePlace(c);
     if (code !== ResultCode.OK) {
-      out.rejected(
-        EventKind.OrderRejected,
-        c.seq,
-        c.tsMicros,
-        c.symbolId,
-        c.userId,
-        c.orderId,
-        c.side,
-        c.orderType,
-        code,
-        c.clientOrderId,
-      );
+      out.reject(EventKind.OrderRejected, c.userId, c.orderId, c.side, c.orderType, code, c.clientOrderId);
       return;
     }
     const stp = c.stpMode === StpMode.DEFAULT ? this.market.defaultStpMode : c.stpMode;
     const side = c.side;
-    out.orderAccepted(
-      c.seq,
-      c.tsMicros,
-      this.symbolId,
+    out.accepted(
       c.userId,
       c.orderId,
       side,
@@ -255,7 +259,7 @@ export class OrderBook {
       c.clientOrderId,
     );
     if (c.orderType === OrderType.LIMIT_MAKER) {
-      this.rest(
+      const s = this.rest(
         c.orderId,
         c.userId,
         side,
@@ -264,9 +268,9 @@ export class OrderBook {
         c.priceTicks,
         c.qtyLots,
         c.qtyLots,
-        c.tsMicros,
         c.clientOrderId,
       );
+      this.oTs[s] = c.tsMicros;
       return;
     }
     if (c.orderType === OrderType.MARKET) {
@@ -278,23 +282,13 @@ export class OrderBook {
       c.timeInForce === TimeInForce.FOK &&
       !this.canFillCompletely(side, c.priceTicks, c.qtyLots, c.userId, stp)
     ) {
-      out.orderExpired(
-        c.seq,
-        c.tsMicros,
-        this.symbolId,
-        c.userId,
-        c.orderId,
-        side,
-        c.qtyLots,
-        0,
-        ExpiryReason.FOK,
-      );
+      out.expired(c.userId, c.orderId, side, c.qtyLots, 0, ExpiryReason.FOK);
       return;
     }
-    this.match(c.seq, c.tsMicros, side, c.userId, c.orderId, c.priceTicks, c.qtyLots, 0, false, stp, out);
+    this.match(side, c.userId, c.orderId, c.priceTicks, c.qtyLots, 0, false, stp, out);
     if (this.mStopped || this.mRem === 0) return;
     if (c.timeInForce === TimeInForce.GTC) {
-      this.rest(
+      const s = this.rest(
         c.orderId,
         c.userId,
         side,
@@ -303,21 +297,11 @@ export class OrderBook {
         c.priceTicks,
         c.qtyLots,
         this.mRem,
-        c.tsMicros,
         c.clientOrderId,
       );
+      this.oTs[s] = c.tsMicros;
     } else {
-      out.orderExpired(
-        c.seq,
-        c.tsMicros,
-        this.symbolId,
-        c.userId,
-        c.orderId,
-        side,
-        this.mRem,
-        0,
-        ExpiryReason.IOC,
-      );
+      out.expired(c.userId, c.orderId, side, this.mRem, 0, ExpiryReason.IOC);
     }
   }
 
@@ -336,65 +320,45 @@ export class OrderBook {
         ? Math.floor(budget / this.market.baseUnitsPerLot)
         : Number.MAX_SAFE_INTEGER;
     const quote = byQuote ? c.quoteQtyUnits : side === BUY ? budget : 0;
-    this.match(c.seq, c.tsMicros, side, c.userId, c.orderId, 0, lots, quote, byQuote, stp, out);
+    this.match(side, c.userId, c.orderId, 0, lots, quote, byQuote, stp, out);
     if (this.mStopped) return;
     const bookEmpty = this.ladN[1 - side] === 0;
     if (byQuote) {
       if (this.mQuote > 0 && (bookEmpty || this.mFilled === 0 || this.mRem === 0)) {
         const reason = this.mRem === 0 ? ExpiryReason.FUNDS_EXHAUSTED : ExpiryReason.MARKET_NO_LIQUIDITY;
-        out.orderExpired(c.seq, c.tsMicros, this.symbolId, c.userId, c.orderId, side, 0, this.mQuote, reason);
+        out.expired(c.userId, c.orderId, side, 0, this.mQuote, reason);
       }
     } else if (this.mRem > 0) {
       const reason = bookEmpty ? ExpiryReason.MARKET_NO_LIQUIDITY : ExpiryReason.FUNDS_EXHAUSTED;
-      out.orderExpired(c.seq, c.tsMicros, this.symbolId, c.userId, c.orderId, side, this.mRem, 0, reason);
+      out.expired(c.userId, c.orderId, side, this.mRem, 0, reason);
     }
   }
 
   /** Cancels one open order of the user, by order id and/or client order id. */
   cancelOrder(c: CancelOrderFields, out: EventWriter): void {
+    out.begin(c.seq, c.tsMicros, c.symbolId);
     const found = this.findForCancel(c, c.orderId, c.clientOrderId, c.cancelRestriction);
     if (found < 0) {
-      out.rejected(
-        EventKind.CancelRejected,
-        c.seq,
-        c.tsMicros,
-        c.symbolId,
-        c.userId,
-        c.orderId,
-        0,
-        0,
-        -found,
-        c.clientOrderId,
-      );
+      out.reject(EventKind.CancelRejected, c.userId, c.orderId, 0, 0, -found, c.clientOrderId);
       return;
     }
-    this.cancelSlot(c, found, CancelReason.USER, out);
+    this.cancelSlot(found, CancelReason.USER, out);
   }
 
   /** Cancels every open order of the user on this symbol, in order id order. */
   cancelAllOrders(c: CancelAllOrdersFields, out: EventWriter): void {
+    out.begin(c.seq, c.tsMicros, c.symbolId);
     const code = this.validateStamped(c);
     if (code !== ResultCode.OK) {
-      out.rejected(EventKind.CancelRejected, c.seq, c.tsMicros, c.symbolId, c.userId, 0, 0, 0, code, '');
+      out.reject(EventKind.CancelRejected, c.userId, 0, 0, 0, code, '');
       return;
     }
     const slots = this.userSlots(c.userId);
     if (slots.length === 0) {
-      out.rejected(
-        EventKind.CancelRejected,
-        c.seq,
-        c.tsMicros,
-        c.symbolId,
-        c.userId,
-        0,
-        0,
-        0,
-        ResultCode.NO_OPEN_ORDERS,
-        '',
-      );
+      out.reject(EventKind.CancelRejected, c.userId, 0, 0, 0, ResultCode.NO_OPEN_ORDERS, '');
       return;
     }
-    for (const s of slots) this.cancelSlot(c, s, CancelReason.CANCEL_ALL, out);
+    for (const s of slots) this.cancelSlot(s, CancelReason.CANCEL_ALL, out);
   }
 
   /**
@@ -404,21 +368,11 @@ export class OrderBook {
    * take is rejected and the order left as it was.
    */
   amendOrder(c: AmendOrderFields, out: EventWriter): void {
+    out.begin(c.seq, c.tsMicros, c.symbolId);
     const s = this.findForCancel(c, c.orderId, c.clientOrderId, CancelRestriction.NONE);
     const code = s < 0 ? -s : this.validateAmend(c, s);
     if (code !== ResultCode.OK) {
-      out.rejected(
-        EventKind.AmendRejected,
-        c.seq,
-        c.tsMicros,
-        c.symbolId,
-        c.userId,
-        c.orderId,
-        0,
-        0,
-        code,
-        c.clientOrderId,
-      );
+      out.reject(EventKind.AmendRejected, c.userId, c.orderId, 0, 0, code, c.clientOrderId);
       return;
     }
     const side = this.oSide[s]! as Side;
@@ -436,19 +390,7 @@ export class OrderBook {
       this.oQty[s] = qty;
       this.oRem[s] = remaining;
       if (cid !== oldCid) this.setCid(s, c.userId, oldCid, cid);
-      out.orderAmended(
-        c.seq,
-        c.tsMicros,
-        this.symbolId,
-        c.userId,
-        this.oId[s]!,
-        side,
-        price,
-        qty,
-        remaining,
-        true,
-        cid,
-      );
+      out.amended(c.userId, this.oId[s]!, side, price, qty, remaining, true, cid);
       return;
     }
     const type = this.oType[s]! as OrderType;
@@ -459,18 +401,7 @@ export class OrderBook {
         ? ResultCode.AMEND_WOULD_TAKE
         : ResultCode.OK;
     if (refused !== ResultCode.OK) {
-      out.rejected(
-        EventKind.AmendRejected,
-        c.seq,
-        c.tsMicros,
-        c.symbolId,
-        c.userId,
-        c.orderId,
-        0,
-        0,
-        refused,
-        c.clientOrderId,
-      );
+      out.reject(EventKind.AmendRejected, c.userId, c.orderId, 0, 0, refused, c.clientOrderId);
       return;
     }
     // Priority is lost: take the order out, let it match at its new price, rest the rest.
@@ -478,10 +409,11 @@ export class OrderBook {
     const user = c.userId;
     const stp = this.oStp[s]! as StpMode;
     this.removeFromBook(s);
-    out.orderAmended(c.seq, c.tsMicros, this.symbolId, user, id, side, price, qty, remaining, false, cid);
-    this.match(c.seq, c.tsMicros, side, user, id, price, remaining, 0, false, stp, out);
+    out.amended(user, id, side, price, qty, remaining, false, cid);
+    this.match(side, user, id, price, remaining, 0, false, stp, out);
     if (this.mStopped || this.mRem === 0) return;
-    this.rest(id, user, side, type, stp, price, qty, this.mRem, c.tsMicros, cid);
+    const rested = this.rest(id, user, side, type, stp, price, qty, this.mRem, cid);
+    this.oTs[rested] = c.tsMicros;
   }
 
   /**
@@ -490,15 +422,13 @@ export class OrderBook {
    * ALLOW_FAILURE the new order is placed regardless.
    */
   cancelReplaceOrder(c: CancelReplaceOrderFields, out: EventWriter): void {
+    out.begin(c.seq, c.tsMicros, c.symbolId);
     if (
       c.cancelReplaceMode !== CancelReplaceMode.STOP_ON_FAILURE &&
       c.cancelReplaceMode !== CancelReplaceMode.ALLOW_FAILURE
     ) {
-      out.rejected(
+      out.reject(
         EventKind.CancelRejected,
-        c.seq,
-        c.tsMicros,
-        c.symbolId,
         c.userId,
         c.cancelOrderId,
         0,
@@ -506,11 +436,8 @@ export class OrderBook {
         ResultCode.INVALID_CANCEL_REPLACE_MODE,
         c.cancelClientOrderId,
       );
-      out.rejected(
+      out.reject(
         EventKind.OrderRejected,
-        c.seq,
-        c.tsMicros,
-        c.symbolId,
         c.userId,
         c.orderId,
         c.side,
@@ -522,24 +449,10 @@ export class OrderBook {
     }
     const found = this.findForCancel(c, c.cancelOrderId, c.cancelClientOrderId, c.cancelRestriction);
     if (found < 0) {
-      out.rejected(
-        EventKind.CancelRejected,
-        c.seq,
-        c.tsMicros,
-        c.symbolId,
-        c.userId,
-        c.cancelOrderId,
-        0,
-        0,
-        -found,
-        c.cancelClientOrderId,
-      );
+      out.reject(EventKind.CancelRejected, c.userId, c.cancelOrderId, 0, 0, -found, c.cancelClientOrderId);
       if (c.cancelReplaceMode === CancelReplaceMode.STOP_ON_FAILURE) {
-        out.rejected(
+        out.reject(
           EventKind.OrderRejected,
-          c.seq,
-          c.tsMicros,
-          c.symbolId,
           c.userId,
           c.orderId,
           c.side,
@@ -550,7 +463,7 @@ export class OrderBook {
         return;
       }
     } else {
-      this.cancelSlot(c, found, CancelReason.CANCEL_REPLACE, out);
+      this.cancelSlot(found, CancelReason.CANCEL_REPLACE, out);
     }
     this.placeOrder(c, out);
   }
@@ -648,7 +561,8 @@ export class OrderBook {
    */
   private userSlots(user: number): number[] {
     const slots: number[] = [];
-    for (let s = this.userHead.get(user) ?? NIL; s !== NIL; s = this.oUNext[s]!) slots.push(s);
+    const u = this.users.get(user);
+    for (let s = u < 0 ? NIL : this.userHead[u]!; s !== NIL; s = this.oUNext[s]!) slots.push(s);
     return slots.sort((a, b) => this.oId[a]! - this.oId[b]!);
   }
 
@@ -675,7 +589,7 @@ export class OrderBook {
     book.nextTradeId = state.nextTradeId;
     book.nextPreventedMatchId = state.nextPreventedMatchId;
     for (const o of [...state.bids, ...state.asks]) {
-      book.rest(
+      const s = book.rest(
         o.orderId,
         o.userId,
         o.side,
@@ -684,9 +598,9 @@ export class OrderBook {
         o.priceTicks,
         o.qtyLots,
         o.remainingLots,
-        o.tsMicros,
         o.clientOrderId,
       );
+      book.oTs[s] = o.tsMicros;
     }
     return book;
   }
@@ -704,8 +618,6 @@ export class OrderBook {
    * (lots filled) and mStopped (self-trade prevention expired the taker).
    */
   private match(
-    seq: number,
-    ts: number,
     side: Side,
     user: number,
     orderId: number,
@@ -719,7 +631,6 @@ export class OrderBook {
     const o = (1 - side) as Side;
     const capped = quote > 0;
     const mult = this.mult;
-    const sym = this.symbolId;
     const lPrice = this.lPrice;
     const lTotal = this.lTotal;
     const oNext = this.oNext;
@@ -757,21 +668,7 @@ export class OrderBook {
             want = capped ? Math.min(rem, Math.floor(quote / cost)) : rem;
             oRem[m] = makerRem - d;
             lTotal[lv]! -= d;
-            out.selfTradePrevented(
-              seq,
-              ts,
-              sym,
-              pmId,
-              stp,
-              price,
-              user,
-              orderId,
-              d,
-              byQuote ? 0 : rem,
-              makerId,
-              d,
-              makerRem - d,
-            );
+            out.prevented(pmId, stp, price, user, orderId, d, byQuote ? 0 : rem, makerId, d, makerRem - d);
             if (makerRem === d) this.removeFilled(m, lv);
             if (!byQuote && rem === 0) stopped = true;
           } else {
@@ -785,10 +682,7 @@ export class OrderBook {
               oRem[m] = 0;
               lTotal[lv]! -= makerRem;
             }
-            out.selfTradePrevented(
-              seq,
-              ts,
-              sym,
+            out.prevented(
               pmId,
               stp,
               price,
@@ -817,10 +711,7 @@ export class OrderBook {
         if (capped) quote -= q * cost;
         oRem[m] = makerRem - q;
         lTotal[lv]! -= q;
-        out.trade(
-          seq,
-          ts,
-          sym,
+        out.traded(
           this.nextTradeId++,
           price,
           q,
@@ -856,7 +747,8 @@ export class OrderBook {
    */
   private canFillCompletely(side: Side, limit: number, lots: number, user: number, stp: number): boolean {
     const o = (1 - side) as Side;
-    const perOrder = stp !== StpMode.NONE && (this.userHead.get(user) ?? NIL) !== NIL;
+    const u = stp === StpMode.NONE ? -1 : this.users.get(user);
+    const perOrder = u >= 0 && this.userHead[u] !== NIL;
     let need = lots;
     for (let pos = this.ladN[o]! - 1; pos >= 0; pos--) {
       const lv = this.ladLv[o][pos]!;
@@ -979,11 +871,8 @@ export class OrderBook {
   // =========================================================================================
   // Storage
 
-  private cancelSlot(c: Stamped, s: number, reason: number, out: EventWriter): void {
-    out.orderCanceled(
-      c.seq,
-      c.tsMicros,
-      this.symbolId,
+  private cancelSlot(s: number, reason: number, out: EventWriter): void {
+    out.canceled(
       this.oUser[s]!,
       this.oId[s]!,
       this.oSide[s]!,
@@ -1018,15 +907,14 @@ export class OrderBook {
     if (next === NIL) this.lTail[lv] = prev;
     else this.oPrev[next] = prev;
     this.lCount[lv]!--;
-    const user = this.oUser[s]!;
     const uPrev = this.oUPrev[s]!;
     const uNext = this.oUNext[s]!;
-    if (uPrev === NIL) this.userHead.set(user, uNext);
+    if (uPrev === NIL) this.userHead[this.oUSlot[s]!] = uNext;
     else this.oUNext[uPrev] = uNext;
     if (uNext !== NIL) this.oUPrev[uNext] = uPrev;
     const cid = this.oCid[s]!;
     if (cid !== '') {
-      this.cids.get(user)?.delete(cid);
+      this.cids.get(this.oUser[s]!)?.delete(cid);
       this.oCid[s] = '';
     }
     this.index.delete(this.oId[s]!);
@@ -1058,9 +946,8 @@ export class OrderBook {
     price: number,
     qty: number,
     remaining: number,
-    ts: number,
     cid: string,
-  ): void {
+  ): number {
     const s = this.allocOrder();
     this.oId[s] = id;
     this.oUser[s] = user;
@@ -1070,7 +957,6 @@ export class OrderBook {
     this.oPrice[s] = price;
     this.oQty[s] = qty;
     this.oRem[s] = remaining;
-    this.oTs[s] = ts;
     this.oCid[s] = '';
     if (cid !== '') this.setCid(s, user, '', cid);
     const lv = this.levelFor(side, price);
@@ -1083,13 +969,23 @@ export class OrderBook {
     this.lCount[lv]!++;
     this.lTotal[lv]! += remaining;
     this.oLevel[s] = lv;
-    const head = this.userHead.get(user) ?? NIL;
+    const u = this.users.slotOf(user);
+    if (u >= this.userHead.length) this.growUsers();
+    const head = this.userHead[u]!;
+    this.oUSlot[s] = u;
     this.oUPrev[s] = NIL;
     this.oUNext[s] = head;
     if (head !== NIL) this.oUPrev[head] = s;
-    this.userHead.set(user, s);
+    this.userHead[u] = s;
     this.index.set(id, s);
     this.openCount++;
+    return s;
+  }
+
+  private growUsers(): void {
+    const heads = new Int32Array(this.userHead.length * 2).fill(NIL);
+    heads.set(this.userHead);
+    this.userHead = heads;
   }
 
   private allocOrder(): number {
@@ -1133,6 +1029,7 @@ export class OrderBook {
     this.oLevel = i32(this.oLevel);
     this.oUNext = i32(this.oUNext);
     this.oUPrev = i32(this.oUPrev);
+    this.oUSlot = i32(this.oUSlot);
     for (let i = this.oCap; i < n; i++) this.oCid.push('');
     this.oCap = n;
   }
@@ -1143,6 +1040,7 @@ export class OrderBook {
     const keys = this.ladKeys[side];
     let lo = 0;
     let hi = this.ladN[side]! - 1;
+    if (hi >= 0 && keys[hi] === key) return hi;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const k = keys[mid]!;
@@ -1155,6 +1053,10 @@ export class OrderBook {
 
   /** The level at `price` on `side`, created (and inserted in the ladder) if missing. */
   private levelFor(side: Side, price: number): number {
+    const table = this.levelAt[side];
+    const h = price & LEVEL_MASK;
+    const hit = table[h]!;
+    if (hit !== NIL && this.lPrice[hit] === price) return hit;
     const key = side === BUY ? price : -price;
     const n = this.ladN[side]!;
     let keys = this.ladKeys[side];
@@ -1167,7 +1069,11 @@ export class OrderBook {
       if (keys[mid]! < key) lo = mid + 1;
       else hi = mid;
     }
-    if (lo < n && keys[lo] === key) return this.ladLv[side][lo]!;
+    if (lo < n && keys[lo] === key) {
+      const found = this.ladLv[side][lo]!;
+      if (hit === NIL) table[h] = found;
+      return found;
+    }
     if (n === keys.length) {
       this.growLadder(side);
       keys = this.ladKeys[side];
@@ -1184,6 +1090,7 @@ export class OrderBook {
     this.lHead[lv] = NIL;
     this.lTail[lv] = NIL;
     this.lCount[lv] = 0;
+    if (hit === NIL) table[h] = lv;
     return lv;
   }
 
@@ -1194,6 +1101,9 @@ export class OrderBook {
       this.ladLv[side as Side].copyWithin(pos, pos + 1, n);
     }
     this.ladN[side] = n - 1;
+    const table = this.levelAt[side as Side];
+    const h = this.lPrice[lv]! & LEVEL_MASK;
+    if (table[h] === lv) table[h] = NIL;
     this.lHead[lv] = this.lFree;
     this.lFree = lv;
   }

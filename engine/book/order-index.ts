@@ -100,6 +100,14 @@ export class OrderIndex {
     return true;
   }
 
+  /** Calls `f` with every entry (in table order). */
+  forEach(f: (key: number, value: number) => void): void {
+    for (let i = 0; i < this.keys.length; i++) {
+      const k = this.keys[i]!;
+      if (k !== EMPTY) f(k, this.values[i]!);
+    }
+  }
+
   /** Removes every entry. */
   clear(): void {
     this.keys.fill(EMPTY);
@@ -116,6 +124,187 @@ export class OrderIndex {
     for (let i = 0; i < oldKeys.length; i++) {
       const k = oldKeys[i]!;
       if (k !== EMPTY) this.set(k, oldValues[i]!);
+    }
+  }
+}
+
+/**
+ * Order id -> slot for ids the sequencer assigns increasing: a direct-mapped table indexed by
+ * the id's low bits (one load and one compare per lookup, no hashing, no probing), with the
+ * rare id whose table entry is held by another open order kept in a spill `OrderIndex`.
+ * Any positive safe integer works as a key; only the speed depends on the ids being dense.
+ */
+export class DirectOrderIndex {
+  private keys: Float64Array;
+  private values: Int32Array;
+  private mask: number;
+  private size = 0;
+  private spill = new OrderIndex(16);
+  /** Entries in `spill` (a field so the hot path skips it when 0). */
+  private spilled = 0;
+
+  constructor(initialCapacity = 1024) {
+    let cap = 16;
+    while (cap < initialCapacity * 8) cap *= 2;
+    this.keys = new Float64Array(cap);
+    this.values = new Int32Array(cap);
+    this.mask = cap - 1;
+  }
+
+  /** Number of entries. */
+  get count(): number {
+    return this.size + this.spilled;
+  }
+
+  /** Entries held in the spill map (for tests and tuning). */
+  get spillCount(): number {
+    return this.spilled;
+  }
+
+  /** The slot stored for `key`, or -1. */
+  get(key: number): number {
+    const i = key & this.mask;
+    if (this.keys[i] === key && key !== EMPTY) return this.values[i]!;
+    if (this.spilled === 0) return -1;
+    return this.spill.get(key);
+  }
+
+  /** Stores `value` for `key` (key must be >= 1; replaces an existing entry). */
+  set(key: number, value: number): void {
+    const i = key & this.mask;
+    const k = this.keys[i]!;
+    if (k === key) {
+      this.values[i] = value;
+      return;
+    }
+    if (this.spilled > 0 && this.spill.get(key) !== -1) {
+      this.spill.set(key, value);
+      return;
+    }
+    if (k === EMPTY) {
+      if ((this.size + this.spilled + 1) * 4 > this.keys.length) {
+        this.grow();
+        this.set(key, value);
+        return;
+      }
+      this.keys[i] = key;
+      this.values[i] = value;
+      this.size++;
+      return;
+    }
+    this.spill.set(key, value);
+    this.spilled = this.spill.count;
+  }
+
+  /** Removes `key`; returns whether it was there. */
+  delete(key: number): boolean {
+    const i = key & this.mask;
+    if (this.keys[i] === key && key !== EMPTY) {
+      this.keys[i] = EMPTY;
+      this.size--;
+      return true;
+    }
+    if (this.spilled === 0) return false;
+    const had = this.spill.delete(key);
+    this.spilled = this.spill.count;
+    return had;
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldValues = this.values;
+    const oldSpill = this.spill;
+    const cap = oldKeys.length * 2;
+    this.keys = new Float64Array(cap);
+    this.values = new Int32Array(cap);
+    this.mask = cap - 1;
+    this.size = 0;
+    this.spill = new OrderIndex(16);
+    this.spilled = 0;
+    for (let i = 0; i < oldKeys.length; i++) {
+      const k = oldKeys[i]!;
+      if (k !== EMPTY) this.set(k, oldValues[i]!);
+    }
+    oldSpill.forEach((k, v) => {
+      this.set(k, v);
+    });
+  }
+}
+
+/**
+ * User id -> a dense slot number (0, 1, 2, ...), assigned on first sight and kept: an
+ * open-addressing hash in typed arrays (no allocation per lookup, no Map).
+ */
+export class UserSlots {
+  private keys: Float64Array;
+  private values: Int32Array;
+  private mask: number;
+  private size = 0;
+
+  constructor(initialCapacity = 64) {
+    let cap = 16;
+    while (cap < initialCapacity * 2) cap *= 2;
+    this.keys = new Float64Array(cap);
+    this.values = new Int32Array(cap);
+    this.mask = cap - 1;
+  }
+
+  /** Number of users seen (the next slot to assign). */
+  get count(): number {
+    return this.size;
+  }
+
+  private home(key: number): number {
+    const lo = key >>> 0;
+    const hi = (key / 4294967296) >>> 0;
+    let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 15;
+    return h & this.mask;
+  }
+
+  /** The slot of `key`, or -1 if it has none. */
+  get(key: number): number {
+    const keys = this.keys;
+    let i = this.home(key);
+    for (;;) {
+      const k = keys[i]!;
+      if (k === key && key !== EMPTY) return this.values[i]!;
+      if (k === EMPTY) return -1;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  /** The slot of `key` (>= 1), assigning the next one if it has none. */
+  slotOf(key: number): number {
+    const keys = this.keys;
+    let i = this.home(key);
+    for (;;) {
+      const k = keys[i]!;
+      if (k === key) return this.values[i]!;
+      if (k === EMPTY) break;
+      i = (i + 1) & this.mask;
+    }
+    const slot = this.size++;
+    keys[i] = key;
+    this.values[i] = slot;
+    if (this.size * 2 > keys.length) this.grow();
+    return slot;
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldValues = this.values;
+    const cap = oldKeys.length * 2;
+    this.keys = new Float64Array(cap);
+    this.values = new Int32Array(cap);
+    this.mask = cap - 1;
+    for (let j = 0; j < oldKeys.length; j++) {
+      const k = oldKeys[j]!;
+      if (k === EMPTY) continue;
+      let i = this.home(k);
+      while (this.keys[i] !== EMPTY) i = (i + 1) & this.mask;
+      this.keys[i] = k;
+      this.values[i] = oldValues[j]!;
     }
   }
 }

@@ -324,11 +324,22 @@ export function decodeCommand(v: RecordViews, index: number): Command {
  */
 export class EventWriter {
   private v: RecordViews;
+  /**
+   * Per record: whether its bytes 112..191 (client order id and beyond) may be non-zero
+   * from an earlier use of the buffer. Records are not zero-filled when claimed: every
+   * method writes each word 0..13 of its record, and the tail is zeroed only when dirty.
+   */
+  private tailDirty: Uint8Array;
+  /** The current command's seq and tsMicros (see `begin`), kept unboxed. */
+  private readonly hdr = new Float64Array(2);
+  private hdrSymbol = 0;
   /** Number of records written since the last reset. */
   count = 0;
 
   constructor(initialRecords = 1024) {
-    this.v = new RecordViews(new ArrayBuffer(Math.max(1, initialRecords) * RECORD_BYTES));
+    const n = Math.max(1, initialRecords);
+    this.v = new RecordViews(new ArrayBuffer(n * RECORD_BYTES));
+    this.tailDirty = new Uint8Array(n);
   }
 
   /** The views over the records written so far (valid until the next write that grows). */
@@ -341,17 +352,57 @@ export class EventWriter {
     this.count = 0;
   }
 
-  /** Claims the next record, zeroed, with its common header; returns its index. */
-  private next(kind: number, seq: number, tsMicros: number, symbolId: number): number {
+  /**
+   * Sets the header (seq, tsMicros, symbolId) of the events the book writes next through
+   * the header-less methods (`accepted`, `reject`, `traded`, `canceled`, `expired`,
+   * `amended`, `prevented`): once per command, not once per event.
+   */
+  begin(seq: number, tsMicros: number, symbolId: number): void {
+    this.hdr[0] = seq;
+    this.hdr[1] = tsMicros;
+    this.hdrSymbol = symbolId;
+  }
+
+  /**
+   * Claims the next record and writes its words 0 and 1 (kind, symbolId, other bytes 0) and
+   * zeroes its tail if an earlier use left it dirty; the caller writes words 2..13.
+   */
+  private claim(kind: number, symbolId: number): number {
     if (this.count === this.v.records) this.grow();
     const i = this.count++;
     const v = this.v;
-    const b = i * RECORD_BYTES;
-    v.u8.fill(0, b, b + RECORD_BYTES);
-    v.u8[b] = kind;
-    v.u32[i * U32_PER_RECORD + 2] = symbolId;
-    v.f64[i * F64_PER_RECORD + 2] = seq;
-    v.f64[i * F64_PER_RECORD + 3] = tsMicros;
+    const f = i * F64_PER_RECORD;
+    const f64 = v.f64;
+    if (this.tailDirty[i] !== 0) {
+      for (let k = f + 14; k < f + F64_PER_RECORD; k++) f64[k] = 0;
+      this.tailDirty[i] = 0;
+    }
+    f64[f] = 0;
+    v.u8[i * RECORD_BYTES] = kind;
+    const q = i * U32_PER_RECORD;
+    v.u32[q + 2] = symbolId;
+    v.u32[q + 3] = 0;
+    return i;
+  }
+
+  /** Claims the next record with the header set by `begin`; the caller writes words 4..13. */
+  private open(kind: number): number {
+    const i = this.claim(kind, this.hdrSymbol);
+    const f = i * F64_PER_RECORD;
+    const f64 = this.v.f64;
+    f64[f + 2] = this.hdr[0]!;
+    f64[f + 3] = this.hdr[1]!;
+    return i;
+  }
+
+  /** Claims the next record, zeroed, with its common header; returns its index. */
+  private next(kind: number, seq: number, tsMicros: number, symbolId: number): number {
+    const i = this.claim(kind, symbolId);
+    const f = i * F64_PER_RECORD;
+    const f64 = this.v.f64;
+    f64[f + 2] = seq;
+    f64[f + 3] = tsMicros;
+    for (let k = f + 4; k < f + 14; k++) f64[k] = 0;
     return i;
   }
 
@@ -360,7 +411,220 @@ export class EventWriter {
     const bigger = new RecordViews(new ArrayBuffer(old.records * 2 * RECORD_BYTES));
     bigger.u8.set(old.u8);
     this.v = bigger;
+    const dirty = new Uint8Array(bigger.records);
+    dirty.set(this.tailDirty);
+    this.tailDirty = dirty;
   }
+
+  private cid(i: number, clientOrderId: string): void {
+    writeAscii(this.v.u8, i * RECORD_BYTES + 112, clientOrderId, 'clientOrderId');
+    this.tailDirty[i] = 1;
+  }
+
+  // --- the book's events: header from `begin` ----------------------------------------------
+
+  /** OrderAccepted (see `orderAccepted`), header from `begin`. */
+  accepted(
+    userId: number,
+    orderId: number,
+    side: number,
+    orderType: number,
+    tif: number,
+    stp: number,
+    priceTicks: number,
+    qtyLots: number,
+    quoteQtyUnits: number,
+    clientOrderId: string,
+  ): void {
+    const i = this.open(EventKind.OrderAccepted);
+    const { u8, f64 } = this.v;
+    const b = i * RECORD_BYTES;
+    const f = i * F64_PER_RECORD;
+    u8[b + 1] = side;
+    u8[b + 2] = orderType;
+    u8[b + 3] = tif;
+    u8[b + 4] = stp;
+    f64[f + 4] = userId;
+    f64[f + 5] = orderId;
+    f64[f + 6] = priceTicks;
+    f64[f + 7] = qtyLots;
+    f64[f + 8] = quoteQtyUnits;
+    f64[f + 9] = 0;
+    f64[f + 10] = 0;
+    f64[f + 11] = 0;
+    f64[f + 12] = 0;
+    f64[f + 13] = 0;
+    if (clientOrderId.length > 0) this.cid(i, clientOrderId);
+  }
+
+  /** A rejection (see `rejected`), header from `begin`. */
+  reject(
+    kind: typeof EventKind.OrderRejected | typeof EventKind.CancelRejected | typeof EventKind.AmendRejected,
+    userId: number,
+    orderId: number,
+    side: number,
+    orderType: number,
+    code: number,
+    clientOrderId: string,
+  ): void {
+    const i = this.open(kind);
+    const { u8, u16, f64 } = this.v;
+    const b = i * RECORD_BYTES;
+    const f = i * F64_PER_RECORD;
+    u8[b + 1] = side;
+    u8[b + 2] = orderType;
+    u16[i * U16_PER_RECORD + 6] = code;
+    f64[f + 4] = userId;
+    f64[f + 5] = orderId;
+    for (let k = f + 6; k < f + 14; k++) f64[k] = 0;
+    if (clientOrderId.length > 0 && isValidClientOrderId(clientOrderId)) this.cid(i, clientOrderId);
+  }
+
+  /** TradeExecuted (see `trade`), header from `begin`. */
+  traded(
+    tradeId: number,
+    priceTicks: number,
+    qtyLots: number,
+    takerSide: number,
+    takerUserId: number,
+    takerOrderId: number,
+    takerRemainingLots: number,
+    makerUserId: number,
+    makerOrderId: number,
+    makerRemainingLots: number,
+  ): void {
+    const i = this.open(EventKind.TradeExecuted);
+    const f64 = this.v.f64;
+    const f = i * F64_PER_RECORD;
+    this.v.u8[i * RECORD_BYTES + 1] = takerSide;
+    f64[f + 4] = takerUserId;
+    f64[f + 5] = takerOrderId;
+    f64[f + 6] = priceTicks;
+    f64[f + 7] = qtyLots;
+    f64[f + 8] = tradeId;
+    f64[f + 9] = takerRemainingLots;
+    f64[f + 10] = makerUserId;
+    f64[f + 11] = makerOrderId;
+    f64[f + 12] = makerRemainingLots;
+    f64[f + 13] = 0;
+  }
+
+  /** OrderCanceled (see `orderCanceled`), header from `begin`. */
+  canceled(
+    userId: number,
+    orderId: number,
+    side: number,
+    priceTicks: number,
+    canceledLots: number,
+    filledLots: number,
+    reason: number,
+    clientOrderId: string,
+  ): void {
+    const i = this.open(EventKind.OrderCanceled);
+    const { u8, f64 } = this.v;
+    const b = i * RECORD_BYTES;
+    const f = i * F64_PER_RECORD;
+    u8[b + 1] = side;
+    u8[b + 5] = reason;
+    f64[f + 4] = userId;
+    f64[f + 5] = orderId;
+    f64[f + 6] = priceTicks;
+    f64[f + 7] = canceledLots;
+    f64[f + 8] = filledLots;
+    f64[f + 9] = 0;
+    f64[f + 10] = 0;
+    f64[f + 11] = 0;
+    f64[f + 12] = 0;
+    f64[f + 13] = 0;
+    if (clientOrderId.length > 0) this.cid(i, clientOrderId);
+  }
+
+  /** OrderExpired (see `orderExpired`), header from `begin`. */
+  expired(
+    userId: number,
+    orderId: number,
+    side: number,
+    expiredLots: number,
+    expiredQuoteUnits: number,
+    reason: number,
+  ): void {
+    const i = this.open(EventKind.OrderExpired);
+    const f64 = this.v.f64;
+    const f = i * F64_PER_RECORD;
+    this.v.u8[i * RECORD_BYTES + 1] = side;
+    this.v.u8[i * RECORD_BYTES + 5] = reason;
+    f64[f + 4] = userId;
+    f64[f + 5] = orderId;
+    f64[f + 6] = 0;
+    f64[f + 7] = expiredLots;
+    f64[f + 8] = expiredQuoteUnits;
+    f64[f + 9] = 0;
+    f64[f + 10] = 0;
+    f64[f + 11] = 0;
+    f64[f + 12] = 0;
+    f64[f + 13] = 0;
+  }
+
+  /** OrderAmended (see `orderAmended`), header from `begin`. */
+  amended(
+    userId: number,
+    orderId: number,
+    side: number,
+    priceTicks: number,
+    qtyLots: number,
+    remainingLots: number,
+    keptPriority: boolean,
+    clientOrderId: string,
+  ): void {
+    const i = this.open(EventKind.OrderAmended);
+    const { u8, f64 } = this.v;
+    const b = i * RECORD_BYTES;
+    const f = i * F64_PER_RECORD;
+    u8[b + 1] = side;
+    u8[b + 6] = keptPriority ? 1 : 0;
+    f64[f + 4] = userId;
+    f64[f + 5] = orderId;
+    f64[f + 6] = priceTicks;
+    f64[f + 7] = qtyLots;
+    f64[f + 8] = remainingLots;
+    f64[f + 9] = 0;
+    f64[f + 10] = 0;
+    f64[f + 11] = 0;
+    f64[f + 12] = 0;
+    f64[f + 13] = 0;
+    if (clientOrderId.length > 0) this.cid(i, clientOrderId);
+  }
+
+  /** SelfTradePrevented (see `selfTradePrevented`), header from `begin`. */
+  prevented(
+    preventedMatchId: number,
+    stpMode: number,
+    priceTicks: number,
+    userId: number,
+    takerOrderId: number,
+    takerPreventedLots: number,
+    takerRemainingLots: number,
+    makerOrderId: number,
+    makerPreventedLots: number,
+    makerRemainingLots: number,
+  ): void {
+    const i = this.open(EventKind.SelfTradePrevented);
+    const f64 = this.v.f64;
+    const f = i * F64_PER_RECORD;
+    this.v.u8[i * RECORD_BYTES + 4] = stpMode;
+    f64[f + 4] = userId;
+    f64[f + 5] = takerOrderId;
+    f64[f + 6] = priceTicks;
+    f64[f + 7] = takerPreventedLots;
+    f64[f + 8] = preventedMatchId;
+    f64[f + 9] = takerRemainingLots;
+    f64[f + 10] = 0;
+    f64[f + 11] = makerOrderId;
+    f64[f + 12] = makerRemainingLots;
+    f64[f + 13] = makerPreventedLots;
+  }
+
+  // --- every event with its header as arguments ---------------------------------------------
 
   orderAccepted(
     seq: number,
@@ -390,7 +654,7 @@ export class EventWriter {
     f64[f + 6] = priceTicks;
     f64[f + 7] = qtyLots;
     f64[f + 8] = quoteQtyUnits;
-    if (clientOrderId.length > 0) writeAscii(u8, b + 112, clientOrderId, 'clientOrderId');
+    if (clientOrderId.length > 0) this.cid(i, clientOrderId);
   }
 
   /** A rejection of a placement (`kind` OrderRejected) or of a cancel or amend. */
@@ -414,9 +678,7 @@ export class EventWriter {
     u16[i * U16_PER_RECORD + 6] = code;
     f64[i * F64_PER_RECORD + 4] = userId;
     f64[i * F64_PER_RECORD + 5] = orderId;
-    if (clientOrderId.length > 0 && isValidClientOrderId(clientOrderId)) {
-      writeAscii(u8, b + 112, clientOrderId, 'clientOrderId');
-    }
+    if (clientOrderId.length > 0 && isValidClientOrderId(clientOrderId)) this.cid(i, clientOrderId);
   }
 
   trade(
@@ -473,7 +735,7 @@ export class EventWriter {
     f64[f + 6] = priceTicks;
     f64[f + 7] = canceledLots;
     f64[f + 8] = filledLots;
-    if (clientOrderId.length > 0) writeAscii(u8, b + 112, clientOrderId, 'clientOrderId');
+    if (clientOrderId.length > 0) this.cid(i, clientOrderId);
   }
 
   orderExpired(
@@ -522,7 +784,7 @@ export class EventWriter {
     f64[f + 6] = priceTicks;
     f64[f + 7] = qtyLots;
     f64[f + 8] = remainingLots;
-    if (clientOrderId.length > 0) writeAscii(u8, b + 112, clientOrderId, 'clientOrderId');
+    if (clientOrderId.length > 0) this.cid(i, clientOrderId);
   }
 
   /** Marks the last record written as the last event of its command. */
@@ -536,8 +798,10 @@ export class EventWriter {
    */
   copyFrom(from: RecordViews, index: number): void {
     if (this.count === this.v.records) this.grow();
-    const at = this.count++ * RECORD_BYTES;
+    const i = this.count++;
+    const at = i * RECORD_BYTES;
     const src = index * RECORD_BYTES;
+    this.tailDirty[i] = 1;
     this.v.u8.set(from.u8.subarray(src, src + RECORD_BYTES), at);
     this.v.u8[at + 6]! &= ~FLAG_LAST;
   }
