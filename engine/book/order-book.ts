@@ -238,7 +238,7 @@ export class OrderBook {
 
   /** Places a new order: validates, matches what it can, rests or expires the rest. */
   placeOrder(c: PlaceOrderFields, out: EventWriter): void {
-    out.begin(c.seq, c.tsMicros, c.symbolId);
+    out.beginCommand(c);
     const code = this.validatePlace(c);
     if (code !== ResultCode.OK) {
       out.reject(EventKind.OrderRejected, c.userId, c.orderId, c.side, c.orderType, code, c.clientOrderId);
@@ -336,7 +336,7 @@ export class OrderBook {
 
   /** Cancels one open order of the user, by order id and/or client order id. */
   cancelOrder(c: CancelOrderFields, out: EventWriter): void {
-    out.begin(c.seq, c.tsMicros, c.symbolId);
+    out.beginCommand(c);
     const found = this.findForCancel(c, c.orderId, c.clientOrderId, c.cancelRestriction);
     if (found < 0) {
       out.reject(EventKind.CancelRejected, c.userId, c.orderId, 0, 0, -found, c.clientOrderId);
@@ -347,7 +347,7 @@ export class OrderBook {
 
   /** Cancels every open order of the user on this symbol, in order id order. */
   cancelAllOrders(c: CancelAllOrdersFields, out: EventWriter): void {
-    out.begin(c.seq, c.tsMicros, c.symbolId);
+    out.beginCommand(c);
     const code = this.validateStamped(c);
     if (code !== ResultCode.OK) {
       out.reject(EventKind.CancelRejected, c.userId, 0, 0, 0, code, '');
@@ -368,7 +368,7 @@ export class OrderBook {
    * take is rejected and the order left as it was.
    */
   amendOrder(c: AmendOrderFields, out: EventWriter): void {
-    out.begin(c.seq, c.tsMicros, c.symbolId);
+    out.beginCommand(c);
     const s = this.findForCancel(c, c.orderId, c.clientOrderId, CancelRestriction.NONE);
     const code = s < 0 ? -s : this.validateAmend(c, s);
     if (code !== ResultCode.OK) {
@@ -422,7 +422,7 @@ export class OrderBook {
    * ALLOW_FAILURE the new order is placed regardless.
    */
   cancelReplaceOrder(c: CancelReplaceOrderFields, out: EventWriter): void {
-    out.begin(c.seq, c.tsMicros, c.symbolId);
+    out.beginCommand(c);
     if (
       c.cancelReplaceMode !== CancelReplaceMode.STOP_ON_FAILURE &&
       c.cancelReplaceMode !== CancelReplaceMode.ALLOW_FAILURE

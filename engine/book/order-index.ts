@@ -137,35 +137,36 @@ export class OrderIndex {
 export class DirectOrderIndex {
   private keys: Float64Array;
   private values: Int32Array;
+  /** Per table entry: how many spilled keys have it as their home (lookups skip the spill when 0). */
+  private spillAt: Int32Array;
   private mask: number;
   private size = 0;
   private spill = new OrderIndex(16);
-  /** Entries in `spill` (a field so the hot path skips it when 0). */
-  private spilled = 0;
 
   constructor(initialCapacity = 1024) {
     let cap = 16;
     while (cap < initialCapacity * 8) cap *= 2;
     this.keys = new Float64Array(cap);
     this.values = new Int32Array(cap);
+    this.spillAt = new Int32Array(cap);
     this.mask = cap - 1;
   }
 
   /** Number of entries. */
   get count(): number {
-    return this.size + this.spilled;
+    return this.size + this.spill.count;
   }
 
   /** Entries held in the spill map (for tests and tuning). */
   get spillCount(): number {
-    return this.spilled;
+    return this.spill.count;
   }
 
   /** The slot stored for `key`, or -1. */
   get(key: number): number {
     const i = key & this.mask;
     if (this.keys[i] === key && key !== EMPTY) return this.values[i]!;
-    if (this.spilled === 0) return -1;
+    if (this.spillAt[i] === 0) return -1;
     return this.spill.get(key);
   }
 
@@ -177,23 +178,23 @@ export class DirectOrderIndex {
       this.values[i] = value;
       return;
     }
-    if (this.spilled > 0 && this.spill.get(key) !== -1) {
+    if (this.spillAt[i] !== 0 && this.spill.get(key) !== -1) {
       this.spill.set(key, value);
       return;
     }
+    if ((this.size + this.spill.count + 1) * 4 > this.keys.length) {
+      this.grow();
+      this.set(key, value);
+      return;
+    }
     if (k === EMPTY) {
-      if ((this.size + this.spilled + 1) * 4 > this.keys.length) {
-        this.grow();
-        this.set(key, value);
-        return;
-      }
       this.keys[i] = key;
       this.values[i] = value;
       this.size++;
       return;
     }
     this.spill.set(key, value);
-    this.spilled = this.spill.count;
+    this.spillAt[i]!++;
   }
 
   /** Removes `key`; returns whether it was there. */
@@ -204,10 +205,9 @@ export class DirectOrderIndex {
       this.size--;
       return true;
     }
-    if (this.spilled === 0) return false;
-    const had = this.spill.delete(key);
-    this.spilled = this.spill.count;
-    return had;
+    if (this.spillAt[i] === 0 || !this.spill.delete(key)) return false;
+    this.spillAt[i]!--;
+    return true;
   }
 
   private grow(): void {
@@ -217,10 +217,10 @@ export class DirectOrderIndex {
     const cap = oldKeys.length * 2;
     this.keys = new Float64Array(cap);
     this.values = new Int32Array(cap);
+    this.spillAt = new Int32Array(cap);
     this.mask = cap - 1;
     this.size = 0;
     this.spill = new OrderIndex(16);
-    this.spilled = 0;
     for (let i = 0; i < oldKeys.length; i++) {
       const k = oldKeys[i]!;
       if (k !== EMPTY) this.set(k, oldValues[i]!);

@@ -364,6 +364,18 @@ export class EventWriter {
   }
 
   /**
+   * `begin(c.seq, c.tsMicros, c.symbolId)` from a command object: the values go from the
+   * object to the typed array without being passed as arguments, so a timestamp that is not
+   * a small integer is never boxed into a new HeapNumber, inlined or not.
+   */
+  beginCommand(c: { readonly seq: number; readonly tsMicros: number; readonly symbolId: number }): void {
+    const hdr = this.hdr;
+    hdr[0] = c.seq;
+    hdr[1] = c.tsMicros;
+    this.hdrSymbol = c.symbolId;
+  }
+
+  /**
    * Claims the next record and writes its words 0 and 1 (kind, symbolId, other bytes 0) and
    * zeroes its tail if an earlier use left it dirty; the caller writes words 2..13.
    */
