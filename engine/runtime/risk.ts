@@ -997,14 +997,20 @@ export class Risk {
   /** Rebuilds risk from `exportState()` output. */
   static restore(config: RiskConfig, state: RiskState): Risk {
     const r = new Risk(config);
-    for (const u of state.users) r.slot(u);
     const n = state.users.length * r.nA;
     if (state.free.length !== n || state.locked.length !== n)
       throw new Error('risk state: balance arrays do not match the users and assets');
-    r.free.set(state.free);
-    r.locked.set(state.locked);
-    r.makerPpm.set(state.makerPpm);
-    r.takerPpm.set(state.takerPpm);
+    // Accounts by user id: the state lists only accounts with something in them, in user id
+    // order, while slots here are whatever this instance assigns (the fee account is slot 0).
+    for (const [k, u] of state.users.entries()) {
+      const s = r.slot(u);
+      for (let a = 0; a < r.nA; a++) {
+        r.free[s * r.nA + a] = state.free[k * r.nA + a]!;
+        r.locked[s * r.nA + a] = state.locked[k * r.nA + a]!;
+      }
+      r.makerPpm[s] = state.makerPpm[k]!;
+      r.takerPpm[s] = state.takerPpm[k]!;
+    }
     for (let a = 0; a < r.nA; a++) r.supply[a] = r.totalOf(a);
     for (const h of state.holds) {
       const i = r.track(

@@ -19,7 +19,7 @@ import {
   userId,
 } from '../../engine/index.ts';
 import { InlineEngine } from '../../engine/runtime/inline-engine.ts';
-import { FEE_ACCOUNT, feeOf } from '../../engine/runtime/risk.ts';
+import { FEE_ACCOUNT, feeOf, Risk } from '../../engine/runtime/risk.ts';
 import type { CommandInput } from '../../engine/runtime/sequencer.ts';
 
 /** Two markets sharing a quote asset: XXX/YYY and ZZZ/YYY, whole units, prices in cents. */
@@ -228,6 +228,22 @@ describe('risk', () => {
         },
       ),
     );
+  });
+
+  it('restores its exported state exactly, whichever accounts it holds (with or without the fee account)', () => {
+    const e = new InlineEngine(markets, { makerPpm: 1_000, takerPpm: 2_000 });
+    e.submit(deposit(7, YYY, 10_000));
+    e.submit(deposit(3, XXX, 10));
+    e.submit(limit(7, Side.BUY, 500, 10));
+    const before = e.risk.exportState();
+    assert.equal(before.users.includes(FEE_ACCOUNT), false, 'no fee earned yet');
+    const restored = Risk.restore(e.riskConfig, before);
+    assert.deepEqual(restored.exportState(), before);
+    restored.checkInvariants();
+    e.submit(limit(3, Side.SELL, 500, 10));
+    const after = e.risk.exportState();
+    assert.ok(after.users.includes(FEE_ACCOUNT));
+    assert.deepEqual(Risk.restore(e.riskConfig, after).exportState(), after);
   });
 
   describe('conservation', () => {
