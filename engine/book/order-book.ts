@@ -54,6 +54,8 @@ const BUY = Side.BUY;
 /** Entries per side of the price -> level table (a power of two). */
 const LEVEL_TABLE = 4096;
 const LEVEL_MASK = LEVEL_TABLE - 1;
+/** User ids below this index the per-user list heads directly (at most 4 MB per book). */
+const DIRECT_USERS = 1 << 20;
 
 /** An open order as the book holds it (for queries, tests and snapshots). */
 export interface RestingOrder {
@@ -128,7 +130,10 @@ export class OrderBook {
   private oLevel: Int32Array;
   private oUNext: Int32Array;
   private oUPrev: Int32Array;
-  /** The dense per-book slot of the order's user (see `users`). */
+  /**
+   * Where the head of the order's user list lives: `u >= 0` is `userHead[u]` (the user id
+   * itself, for ids below DIRECT_USERS), `u < 0` is `hashedHead[~u]` (a dense slot from `users`).
+   */
   private oUSlot: Int32Array;
   private oCid: string[];
   private openCount = 0;
@@ -159,10 +164,15 @@ export class OrderBook {
 
   // --- lookups -----------------------------------------------------------------------------
   private readonly index: DirectOrderIndex;
-  /** userId -> dense user slot (kept once assigned). */
+  /**
+   * First order slot of each user's open orders (NIL when none), indexed by the user id
+   * itself for ids below DIRECT_USERS (no hashing on the hot path; grows by doubling up to
+   * the highest such id seen) ...
+   */
+  private userHead = new Int32Array(1024).fill(NIL);
+  /** ... and for larger ids, by a dense slot that `users` assigns (kept once assigned). */
   private readonly users = new UserSlots();
-  /** User slot -> first order slot of the user's open orders (NIL when none). */
-  private userHead = new Int32Array(64).fill(NIL);
+  private hashedHead = new Int32Array(16).fill(NIL);
   /** userId -> clientOrderId -> slot, for open orders that have a client order id. */
   private readonly cids = new Map<number, Map<string, number>>();
 
@@ -561,8 +571,7 @@ export class OrderBook {
    */
   private userSlots(user: number): number[] {
     const slots: number[] = [];
-    const u = this.users.get(user);
-    for (let s = u < 0 ? NIL : this.userHead[u]!; s !== NIL; s = this.oUNext[s]!) slots.push(s);
+    for (let s = this.firstOrderOf(user); s !== NIL; s = this.oUNext[s]!) slots.push(s);
     return slots.sort((a, b) => this.oId[a]! - this.oId[b]!);
   }
 
@@ -747,8 +756,7 @@ export class OrderBook {
    */
   private canFillCompletely(side: Side, limit: number, lots: number, user: number, stp: number): boolean {
     const o = (1 - side) as Side;
-    const u = stp === StpMode.NONE ? -1 : this.users.get(user);
-    const perOrder = u >= 0 && this.userHead[u] !== NIL;
+    const perOrder = stp !== StpMode.NONE && this.firstOrderOf(user) !== NIL;
     let need = lots;
     for (let pos = this.ladN[o]! - 1; pos >= 0; pos--) {
       const lv = this.ladLv[o][pos]!;
@@ -909,8 +917,11 @@ export class OrderBook {
     this.lCount[lv]!--;
     const uPrev = this.oUPrev[s]!;
     const uNext = this.oUNext[s]!;
-    if (uPrev === NIL) this.userHead[this.oUSlot[s]!] = uNext;
-    else this.oUNext[uPrev] = uNext;
+    if (uPrev === NIL) {
+      const u = this.oUSlot[s]!;
+      if (u >= 0) this.userHead[u] = uNext;
+      else this.hashedHead[~u] = uNext;
+    } else this.oUNext[uPrev] = uNext;
     if (uNext !== NIL) this.oUPrev[uNext] = uPrev;
     const cid = this.oCid[s]!;
     if (cid !== '') {
@@ -969,23 +980,52 @@ export class OrderBook {
     this.lCount[lv]!++;
     this.lTotal[lv]! += remaining;
     this.oLevel[s] = lv;
-    const u = this.users.slotOf(user);
-    if (u >= this.userHead.length) this.growUsers();
-    const head = this.userHead[u]!;
+    const u = user < this.userHead.length ? user : this.userKey(user);
+    let head: number;
+    if (u >= 0) {
+      head = this.userHead[u]!;
+      this.userHead[u] = s;
+    } else {
+      head = this.hashedHead[~u]!;
+      this.hashedHead[~u] = s;
+    }
     this.oUSlot[s] = u;
     this.oUPrev[s] = NIL;
     this.oUNext[s] = head;
     if (head !== NIL) this.oUPrev[head] = s;
-    this.userHead[u] = s;
     this.index.set(id, s);
     this.openCount++;
     return s;
   }
 
-  private growUsers(): void {
-    const heads = new Int32Array(this.userHead.length * 2).fill(NIL);
-    heads.set(this.userHead);
-    this.userHead = heads;
+  /**
+   * The `oUSlot` value of a user id (a positive safe integer) not below `userHead.length`:
+   * grows `userHead` for an id below DIRECT_USERS, else assigns or finds a hashed slot.
+   */
+  private userKey(user: number): number {
+    if (user < DIRECT_USERS) {
+      let n = this.userHead.length;
+      while (n <= user) n *= 2;
+      const heads = new Int32Array(n).fill(NIL);
+      heads.set(this.userHead);
+      this.userHead = heads;
+      return user;
+    }
+    const slot = this.users.slotOf(user);
+    if (slot >= this.hashedHead.length) {
+      const heads = new Int32Array(this.hashedHead.length * 2).fill(NIL);
+      heads.set(this.hashedHead);
+      this.hashedHead = heads;
+    }
+    return ~slot;
+  }
+
+  /** The first order slot of a user's open orders, or NIL. */
+  private firstOrderOf(user: number): number {
+    if (user < this.userHead.length) return Number.isInteger(user) && user >= 0 ? this.userHead[user]! : NIL;
+    if (user < DIRECT_USERS) return NIL;
+    const slot = this.users.get(user);
+    return slot < 0 ? NIL : this.hashedHead[slot]!;
   }
 
   private allocOrder(): number {
