@@ -295,7 +295,7 @@ export class OrderBook {
       out.expired(c.userId, c.orderId, side, c.qtyLots, 0, ExpiryReason.FOK);
       return;
     }
-    this.match(side, c.userId, c.orderId, c.priceTicks, c.qtyLots, 0, false, stp, out);
+    this.matchLimit(side, c.userId, c.orderId, c.priceTicks, c.qtyLots, stp, out);
     if (this.mStopped || this.mRem === 0) return;
     if (c.timeInForce === TimeInForce.GTC) {
       const s = this.rest(
@@ -420,7 +420,7 @@ export class OrderBook {
     const stp = this.oStp[s]! as StpMode;
     this.removeFromBook(s);
     out.amended(user, id, side, price, qty, remaining, false, cid);
-    this.match(side, user, id, price, remaining, 0, false, stp, out);
+    this.matchLimit(side, user, id, price, remaining, stp, out);
     if (this.mStopped || this.mRem === 0) return;
     const rested = this.rest(id, user, side, type, stp, price, qty, this.mRem, cid);
     this.oTs[rested] = c.tsMicros;
@@ -747,6 +747,29 @@ export class OrderBook {
     this.mQuote = capped ? quote : 0;
     this.mFilled = filled;
     this.mStopped = stopped;
+  }
+
+  /**
+   * `match` for a limit order by quantity with no quote cap; an order that does not cross
+   * the book (most do not) skips the call: nothing trades, everything remains.
+   */
+  private matchLimit(
+    side: Side,
+    user: number,
+    orderId: number,
+    limit: number,
+    lots: number,
+    stp: number,
+    out: EventWriter,
+  ): void {
+    if (this.crosses(side, limit)) {
+      this.match(side, user, orderId, limit, lots, 0, false, stp, out);
+      return;
+    }
+    this.mRem = lots;
+    this.mQuote = 0;
+    this.mFilled = 0;
+    this.mStopped = false;
   }
 
   /**
