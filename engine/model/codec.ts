@@ -205,6 +205,20 @@ export function commandKindAt(v: RecordViews, index: number): number {
   return v.u8[index * RECORD_BYTES]!;
 }
 
+/** Stamps the sequencer's seq, time and (for a new order, when >= 0) order id into record `index`. */
+export function stampSequence(
+  v: RecordViews,
+  index: number,
+  seq: number,
+  tsMicros: number,
+  orderId: number,
+): void {
+  const f = index * F64_PER_RECORD;
+  v.f64[f + 2] = seq;
+  v.f64[f + 3] = tsMicros;
+  if (orderId >= 0) v.f64[f + 5] = orderId;
+}
+
 /** Stamps risk's decision into command record `index`: a result code and the hold budget. */
 export function stampRisk(v: RecordViews, index: number, code: number, budgetUnits: number): void {
   v.u16[index * U16_PER_RECORD + RISK_CODE_U16] = code;
@@ -225,60 +239,89 @@ export function riskCodeAt(v: RecordViews, index: number): number {
 export function decodeCommand(v: RecordViews, index: number): Command {
   if (index < 0 || index >= v.records)
     throw new RecordError(`record ${index} is outside 0..${v.records - 1}`);
+  // Object literals with every property written out (no spreads): one hidden class per kind,
+  // so decoding stays monomorphic and cheap on the merge's hot path.
   const b = index * RECORD_BYTES;
   const f = index * F64_PER_RECORD;
-  const seqValue = v.f64[f + 2]! as Seq;
-  const tsMicros = v.f64[f + 3]!;
-  const user = v.f64[f + 4]! as UserId;
+  const f64 = v.f64;
+  const u8 = v.u8;
+  const seqValue = f64[f + 2]! as Seq;
+  const tsMicros = f64[f + 3]!;
+  const user = f64[f + 4]! as UserId;
   const id32 = v.u32[index * U32_PER_RECORD + 2]!;
-  const base = { seq: seqValue, tsMicros, symbolId: id32 as SymbolId, userId: user };
-  const kind = v.u8[b]!;
+  const kind = u8[b]!;
   switch (kind) {
     case CommandKind.PlaceOrder:
-    case CommandKind.CancelReplaceOrder: {
-      const budget = v.f64[f + 10]!;
-      const place = {
-        ...base,
-        orderId: v.f64[f + 5]! as OrderId,
-        side: v.u8[b + 1]! as Side,
-        orderType: v.u8[b + 2]! as OrderType,
-        timeInForce: v.u8[b + 3]! as TimeInForce,
-        stpMode: v.u8[b + 4]! as StpMode,
-        priceTicks: v.f64[f + 6]!,
-        qtyLots: v.f64[f + 7]!,
-        quoteQtyUnits: v.f64[f + 8]!,
-        clientOrderId: readAscii(v.u8, b + CID_AT, 'clientOrderId', index),
-        ...(budget !== 0 ? { budgetUnits: budget } : {}),
-      };
-      if (kind === CommandKind.PlaceOrder) return { kind: 'PlaceOrder', ...place } satisfies PlaceOrder;
+      return {
+        kind: 'PlaceOrder',
+        seq: seqValue,
+        tsMicros,
+        symbolId: id32 as SymbolId,
+        userId: user,
+        orderId: f64[f + 5]! as OrderId,
+        side: u8[b + 1]! as Side,
+        orderType: u8[b + 2]! as OrderType,
+        timeInForce: u8[b + 3]! as TimeInForce,
+        stpMode: u8[b + 4]! as StpMode,
+        priceTicks: f64[f + 6]!,
+        qtyLots: f64[f + 7]!,
+        quoteQtyUnits: f64[f + 8]!,
+        clientOrderId: readAscii(u8, b + CID_AT, 'clientOrderId', index),
+        budgetUnits: f64[f + 10]!,
+      } satisfies PlaceOrder;
+    case CommandKind.CancelReplaceOrder:
       return {
         kind: 'CancelReplaceOrder',
-        ...place,
-        cancelRestriction: v.u8[b + 5]! as CancelRestriction,
-        cancelReplaceMode: v.u8[b + 6]! as CancelReplaceMode,
-        cancelOrderId: v.f64[f + 9]! as OrderId,
-        cancelClientOrderId: readAscii(v.u8, b + CID2_AT, 'cancelClientOrderId', index),
+        seq: seqValue,
+        tsMicros,
+        symbolId: id32 as SymbolId,
+        userId: user,
+        orderId: f64[f + 5]! as OrderId,
+        side: u8[b + 1]! as Side,
+        orderType: u8[b + 2]! as OrderType,
+        timeInForce: u8[b + 3]! as TimeInForce,
+        stpMode: u8[b + 4]! as StpMode,
+        priceTicks: f64[f + 6]!,
+        qtyLots: f64[f + 7]!,
+        quoteQtyUnits: f64[f + 8]!,
+        clientOrderId: readAscii(u8, b + CID_AT, 'clientOrderId', index),
+        budgetUnits: f64[f + 10]!,
+        cancelRestriction: u8[b + 5]! as CancelRestriction,
+        cancelReplaceMode: u8[b + 6]! as CancelReplaceMode,
+        cancelOrderId: f64[f + 9]! as OrderId,
+        cancelClientOrderId: readAscii(u8, b + CID2_AT, 'cancelClientOrderId', index),
       } satisfies CancelReplaceOrder;
-    }
     case CommandKind.CancelOrder:
       return {
         kind: 'CancelOrder',
-        ...base,
-        orderId: v.f64[f + 5]! as OrderId,
-        clientOrderId: readAscii(v.u8, b + CID_AT, 'clientOrderId', index),
-        cancelRestriction: v.u8[b + 5]! as CancelRestriction,
+        seq: seqValue,
+        tsMicros,
+        symbolId: id32 as SymbolId,
+        userId: user,
+        orderId: f64[f + 5]! as OrderId,
+        clientOrderId: readAscii(u8, b + CID_AT, 'clientOrderId', index),
+        cancelRestriction: u8[b + 5]! as CancelRestriction,
       } satisfies CancelOrder;
     case CommandKind.CancelAllOrders:
-      return { kind: 'CancelAllOrders', ...base } satisfies CancelAllOrders;
+      return {
+        kind: 'CancelAllOrders',
+        seq: seqValue,
+        tsMicros,
+        symbolId: id32 as SymbolId,
+        userId: user,
+      } satisfies CancelAllOrders;
     case CommandKind.AmendOrder:
       return {
         kind: 'AmendOrder',
-        ...base,
-        orderId: v.f64[f + 5]! as OrderId,
-        priceTicks: v.f64[f + 6]!,
-        qtyLots: v.f64[f + 7]!,
-        clientOrderId: readAscii(v.u8, b + CID_AT, 'clientOrderId', index),
-        newClientOrderId: readAscii(v.u8, b + CID2_AT, 'newClientOrderId', index),
+        seq: seqValue,
+        tsMicros,
+        symbolId: id32 as SymbolId,
+        userId: user,
+        orderId: f64[f + 5]! as OrderId,
+        priceTicks: f64[f + 6]!,
+        qtyLots: f64[f + 7]!,
+        clientOrderId: readAscii(u8, b + CID_AT, 'clientOrderId', index),
+        newClientOrderId: readAscii(u8, b + CID2_AT, 'newClientOrderId', index),
       } satisfies AmendOrder;
     case CommandKind.Deposit:
     case CommandKind.WithdrawalHold:

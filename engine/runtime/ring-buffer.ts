@@ -39,8 +39,12 @@ export interface WaitStrategy {
   readonly parkMillis: number;
 }
 
-/** Spin ~50 µs, then park: a good default for shard workers and the journal. */
-export const SPIN_THEN_PARK: WaitStrategy = { spins: 20_000, parkMillis: 50 };
+/**
+ * Spin briefly (a few microseconds), then park. The platform runs more threads (main, journal,
+ * shards) than a small machine has cores, and a long spin steals the core that would produce
+ * the data being waited for; parking costs a futex wake, which batching amortises.
+ */
+export const SPIN_THEN_PARK: WaitStrategy = { spins: 256, parkMillis: 50 };
 
 /** One side's view of a ring. Construct with `RingBuffer.create` or wrap a shared buffer. */
 export class RingBuffer {
