@@ -102,6 +102,9 @@ interface CollectedState {
   readonly books: BookState[];
 }
 
+/** Most records `send` writes before it publishes them without waiting for the burst to end. */
+const FLUSH_BATCH = 512;
+
 const defaultClock = (): number => Math.floor((performance.timeOrigin + performance.now()) * 1000);
 
 /** Resolves the shard of every market from a shard map ("*" is the default). */
@@ -156,6 +159,7 @@ export class Core {
   >();
   private readyWaiters: (() => void)[] = [];
   private flushScheduled = false;
+  private unflushed = 0;
   private pumping = false;
   private failure: Error | null = null;
   private stopping = false;
@@ -386,15 +390,25 @@ export class Core {
     this.scheduleFlush();
   }
 
+  /**
+   * Publishes what `send` wrote once the current burst of sends is over (the next turn of
+   * the event loop), so a burst costs one publish per ring rather than one per command; a
+   * burst that grows past FLUSH_BATCH is published at once, to keep the pipeline moving.
+   */
   private scheduleFlush(): void {
+    if (++this.unflushed >= FLUSH_BATCH) {
+      this.flush();
+      return;
+    }
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    queueMicrotask(() => this.flush());
+    setImmediate(() => this.flush());
   }
 
   /** Publishes what `send` wrote, in one batch per ring. */
   private flush(): void {
     this.flushScheduled = false;
+    this.unflushed = 0;
     if (this.journal !== null && this.journalUnpublished > 0) {
       this.journal.ring.publish(this.journalUnpublished);
       this.journalUnpublished = 0;
