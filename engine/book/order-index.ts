@@ -36,6 +36,7 @@ export class OrderIndex {
 
   /** The slot stored for `key`, or -1. */
   get(key: number): number {
+    if (key === EMPTY) return -1; // 0 marks an empty slot: it is never a key
     const keys = this.keys;
     let i = this.slotOf(key);
     for (;;) {
