@@ -696,20 +696,19 @@ export class EventWriter {
     quoteQtyUnits: number,
     clientOrderId: string,
   ): void {
-    const i = this.next(EventKind.OrderAccepted, seq, ts, symbolId);
-    const { u8, f64 } = this.v;
-    const b = i * RECORD_BYTES;
-    const f = i * F64_PER_RECORD;
-    u8[b + 1] = side;
-    u8[b + 2] = orderType;
-    u8[b + 3] = tif;
-    u8[b + 4] = stp;
-    f64[f + 4] = userId;
-    f64[f + 5] = orderId;
-    f64[f + 6] = priceTicks;
-    f64[f + 7] = qtyLots;
-    f64[f + 8] = quoteQtyUnits;
-    if (clientOrderId.length > 0) this.cid(i, clientOrderId);
+    this.begin(seq, ts, symbolId);
+    this.accepted(
+      userId,
+      orderId,
+      side,
+      orderType,
+      tif,
+      stp,
+      priceTicks,
+      qtyLots,
+      quoteQtyUnits,
+      clientOrderId,
+    );
   }
 
   /** A rejection of a placement (`kind` OrderRejected) or of a cancel or amend. */
@@ -725,15 +724,8 @@ export class EventWriter {
     code: number,
     clientOrderId: string,
   ): void {
-    const i = this.next(kind, seq, ts, symbolId);
-    const { u8, u16, f64 } = this.v;
-    const b = i * RECORD_BYTES;
-    u8[b + 1] = side;
-    u8[b + 2] = orderType;
-    u16[i * U16_PER_RECORD + 6] = code;
-    f64[i * F64_PER_RECORD + 4] = userId;
-    f64[i * F64_PER_RECORD + 5] = orderId;
-    if (clientOrderId.length > 0 && isValidClientOrderId(clientOrderId)) this.cid(i, clientOrderId);
+    this.begin(seq, ts, symbolId);
+    this.reject(kind, userId, orderId, side, orderType, code, clientOrderId);
   }
 
   trade(
@@ -751,19 +743,19 @@ export class EventWriter {
     makerOrderId: number,
     makerRemainingLots: number,
   ): void {
-    const i = this.next(EventKind.TradeExecuted, seq, ts, symbolId);
-    const f64 = this.v.f64;
-    const f = i * F64_PER_RECORD;
-    this.v.u8[i * RECORD_BYTES + 1] = takerSide;
-    f64[f + 4] = takerUserId;
-    f64[f + 5] = takerOrderId;
-    f64[f + 6] = priceTicks;
-    f64[f + 7] = qtyLots;
-    f64[f + 8] = tradeId;
-    f64[f + 9] = takerRemainingLots;
-    f64[f + 10] = makerUserId;
-    f64[f + 11] = makerOrderId;
-    f64[f + 12] = makerRemainingLots;
+    this.begin(seq, ts, symbolId);
+    this.traded(
+      tradeId,
+      priceTicks,
+      qtyLots,
+      takerSide,
+      takerUserId,
+      takerOrderId,
+      takerRemainingLots,
+      makerUserId,
+      makerOrderId,
+      makerRemainingLots,
+    );
   }
 
   orderCanceled(
@@ -779,18 +771,8 @@ export class EventWriter {
     reason: number,
     clientOrderId: string,
   ): void {
-    const i = this.next(EventKind.OrderCanceled, seq, ts, symbolId);
-    const { u8, f64 } = this.v;
-    const b = i * RECORD_BYTES;
-    const f = i * F64_PER_RECORD;
-    u8[b + 1] = side;
-    u8[b + 5] = reason;
-    f64[f + 4] = userId;
-    f64[f + 5] = orderId;
-    f64[f + 6] = priceTicks;
-    f64[f + 7] = canceledLots;
-    f64[f + 8] = filledLots;
-    if (clientOrderId.length > 0) this.cid(i, clientOrderId);
+    this.begin(seq, ts, symbolId);
+    this.canceled(userId, orderId, side, priceTicks, canceledLots, filledLots, reason, clientOrderId);
   }
 
   orderExpired(
@@ -804,15 +786,8 @@ export class EventWriter {
     expiredQuoteUnits: number,
     reason: number,
   ): void {
-    const i = this.next(EventKind.OrderExpired, seq, ts, symbolId);
-    const f64 = this.v.f64;
-    const f = i * F64_PER_RECORD;
-    this.v.u8[i * RECORD_BYTES + 1] = side;
-    this.v.u8[i * RECORD_BYTES + 5] = reason;
-    f64[f + 4] = userId;
-    f64[f + 5] = orderId;
-    f64[f + 7] = expiredLots;
-    f64[f + 8] = expiredQuoteUnits;
+    this.begin(seq, ts, symbolId);
+    this.expired(userId, orderId, side, expiredLots, expiredQuoteUnits, reason);
   }
 
   orderAmended(
@@ -828,18 +803,8 @@ export class EventWriter {
     keptPriority: boolean,
     clientOrderId: string,
   ): void {
-    const i = this.next(EventKind.OrderAmended, seq, ts, symbolId);
-    const { u8, f64 } = this.v;
-    const b = i * RECORD_BYTES;
-    const f = i * F64_PER_RECORD;
-    u8[b + 1] = side;
-    u8[b + 6] = keptPriority ? 1 : 0;
-    f64[f + 4] = userId;
-    f64[f + 5] = orderId;
-    f64[f + 6] = priceTicks;
-    f64[f + 7] = qtyLots;
-    f64[f + 8] = remainingLots;
-    if (clientOrderId.length > 0) this.cid(i, clientOrderId);
+    this.begin(seq, ts, symbolId);
+    this.amended(userId, orderId, side, priceTicks, qtyLots, remainingLots, keptPriority, clientOrderId);
   }
 
   /** Marks the last record written as the last event of its command. */
@@ -953,19 +918,19 @@ export class EventWriter {
     makerPreventedLots: number,
     makerRemainingLots: number,
   ): void {
-    const i = this.next(EventKind.SelfTradePrevented, seq, ts, symbolId);
-    const f64 = this.v.f64;
-    const f = i * F64_PER_RECORD;
-    this.v.u8[i * RECORD_BYTES + 4] = stpMode;
-    f64[f + 4] = userId;
-    f64[f + 5] = takerOrderId;
-    f64[f + 6] = priceTicks;
-    f64[f + 7] = takerPreventedLots;
-    f64[f + 8] = preventedMatchId;
-    f64[f + 9] = takerRemainingLots;
-    f64[f + 11] = makerOrderId;
-    f64[f + 12] = makerRemainingLots;
-    f64[f + 13] = makerPreventedLots;
+    this.begin(seq, ts, symbolId);
+    this.prevented(
+      preventedMatchId,
+      stpMode,
+      priceTicks,
+      userId,
+      takerOrderId,
+      takerPreventedLots,
+      takerRemainingLots,
+      makerOrderId,
+      makerPreventedLots,
+      makerRemainingLots,
+    );
   }
 }
 
