@@ -48,6 +48,7 @@ import type { Market } from '../model/market.ts';
 import { ResultCode } from '../model/result-code.ts';
 import { DirectOrderIndex, UserSlots } from './order-index.ts';
 import { checkOrderShape } from './order-rules.ts';
+import { grown } from './typed-arrays.ts';
 
 const NIL = -1;
 const BUY = Side.BUY;
@@ -1063,36 +1064,21 @@ export class OrderBook {
 
   private growOrders(): void {
     const n = this.oCap * 2;
-    const f64 = (a: Float64Array): Float64Array => {
-      const b = new Float64Array(n);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array): Int32Array => {
-      const b = new Int32Array(n);
-      b.set(a);
-      return b;
-    };
-    const u8 = (a: Uint8Array): Uint8Array => {
-      const b = new Uint8Array(n);
-      b.set(a);
-      return b;
-    };
-    this.oId = f64(this.oId);
-    this.oUser = f64(this.oUser);
-    this.oPrice = f64(this.oPrice);
-    this.oQty = f64(this.oQty);
-    this.oRem = f64(this.oRem);
-    this.oTs = f64(this.oTs);
-    this.oSide = u8(this.oSide);
-    this.oType = u8(this.oType);
-    this.oStp = u8(this.oStp);
-    this.oNext = i32(this.oNext);
-    this.oPrev = i32(this.oPrev);
-    this.oLevel = i32(this.oLevel);
-    this.oUNext = i32(this.oUNext);
-    this.oUPrev = i32(this.oUPrev);
-    this.oUSlot = i32(this.oUSlot);
+    this.oId = grown(this.oId, n);
+    this.oUser = grown(this.oUser, n);
+    this.oPrice = grown(this.oPrice, n);
+    this.oQty = grown(this.oQty, n);
+    this.oRem = grown(this.oRem, n);
+    this.oTs = grown(this.oTs, n);
+    this.oSide = grown(this.oSide, n);
+    this.oType = grown(this.oType, n);
+    this.oStp = grown(this.oStp, n);
+    this.oNext = grown(this.oNext, n);
+    this.oPrev = grown(this.oPrev, n);
+    this.oLevel = grown(this.oLevel, n);
+    this.oUNext = grown(this.oUNext, n);
+    this.oUPrev = grown(this.oUPrev, n);
+    this.oUSlot = grown(this.oUSlot, n);
     for (let i = this.oCap; i < n; i++) this.oCid.push('');
     this.oCap = n;
   }
@@ -1183,31 +1169,18 @@ export class OrderBook {
 
   private growLevels(): void {
     const n = this.lCap * 2;
-    const f64 = (a: Float64Array): Float64Array => {
-      const b = new Float64Array(n);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array): Int32Array => {
-      const b = new Int32Array(n);
-      b.set(a);
-      return b;
-    };
-    this.lPrice = f64(this.lPrice);
-    this.lTotal = f64(this.lTotal);
-    this.lHead = i32(this.lHead);
-    this.lTail = i32(this.lTail);
-    this.lCount = i32(this.lCount);
+    this.lPrice = grown(this.lPrice, n);
+    this.lTotal = grown(this.lTotal, n);
+    this.lHead = grown(this.lHead, n);
+    this.lTail = grown(this.lTail, n);
+    this.lCount = grown(this.lCount, n);
     this.lCap = n;
   }
 
   private growLadder(side: Side): void {
-    const keys = new Float64Array(this.ladKeys[side].length * 2);
-    keys.set(this.ladKeys[side]);
-    const lvs = new Int32Array(keys.length);
-    lvs.set(this.ladLv[side]);
-    this.ladKeys[side] = keys;
-    this.ladLv[side] = lvs;
+    const n = this.ladKeys[side].length * 2;
+    this.ladKeys[side] = grown(this.ladKeys[side], n);
+    this.ladLv[side] = grown(this.ladLv[side], n);
   }
 
   private describe(s: number): RestingOrder {

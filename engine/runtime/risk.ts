@@ -22,6 +22,7 @@
  */
 import { OrderIndex } from '../book/order-index.ts';
 import { checkOrderShape } from '../book/order-rules.ts';
+import { grown } from '../book/typed-arrays.ts';
 import { type EventWriter, RECORD_BYTES, type RecordViews } from '../model/codec.ts';
 import {
   type AmendOrderFields,
@@ -789,21 +790,12 @@ export class Risk {
     this.users.push(userId);
     this.slotOf.set(userId, s);
     if ((s + 1) * this.nA > this.free.length) {
-      const grow = (a: Float64Array) => {
-        const b = new Float64Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.free = grow(this.free);
-      this.locked = grow(this.locked);
-      this.pending = grow(this.pending);
-      const growI = (a: Int32Array) => {
-        const b = new Int32Array(a.length * 2).fill(-1);
-        b.set(a);
-        return b;
-      };
-      this.makerPpm = growI(this.makerPpm);
-      this.takerPpm = growI(this.takerPpm);
+      const n = this.free.length * 2;
+      this.free = grown(this.free, n);
+      this.locked = grown(this.locked, n);
+      this.pending = grown(this.pending, n);
+      this.makerPpm = grown(this.makerPpm, this.makerPpm.length * 2, -1);
+      this.takerPpm = grown(this.takerPpm, this.takerPpm.length * 2, -1);
     }
     return s;
   }
@@ -879,32 +871,17 @@ export class Risk {
 
   private growHolds(): void {
     const n = this.hCap * 2;
-    const f = (a: Float64Array) => {
-      const b = new Float64Array(n);
-      b.set(a);
-      return b;
-    };
-    const i = (a: Int32Array) => {
-      const b = new Int32Array(n);
-      b.set(a);
-      return b;
-    };
-    const u = (a: Uint8Array) => {
-      const b = new Uint8Array(n);
-      b.set(a);
-      return b;
-    };
-    this.hOrder = f(this.hOrder);
-    this.hSlot = i(this.hSlot);
-    this.hSymbol = i(this.hSymbol);
-    this.hSide = u(this.hSide);
-    this.hMarket = u(this.hMarket);
-    this.hPrice = f(this.hPrice);
-    this.hQty = f(this.hQty);
-    this.hAdmQty = f(this.hAdmQty);
-    this.hAdmPrice = f(this.hAdmPrice);
-    this.hUnits = f(this.hUnits);
-    this.hNext = i(this.hNext);
+    this.hOrder = grown(this.hOrder, n);
+    this.hSlot = grown(this.hSlot, n);
+    this.hSymbol = grown(this.hSymbol, n);
+    this.hSide = grown(this.hSide, n);
+    this.hMarket = grown(this.hMarket, n);
+    this.hPrice = grown(this.hPrice, n);
+    this.hQty = grown(this.hQty, n);
+    this.hAdmQty = grown(this.hAdmQty, n);
+    this.hAdmPrice = grown(this.hAdmPrice, n);
+    this.hUnits = grown(this.hUnits, n);
+    this.hNext = grown(this.hNext, n);
     this.hCap = n;
   }
 
