@@ -1,0 +1,46 @@
+/**
+ * The storage test suites run once per dialect: PGlite (in memory) always, and the PostgreSQL
+ * server named by DATABASE_URL when it is set (`.ci/run` sets it). Every database starts from
+ * a clean schema.
+ */
+import pg from 'pg';
+import { type AccountsDb, openDatabase } from '../../accounts/db/database.ts';
+
+export interface Dialect {
+  readonly name: string;
+  /** Opens a fresh, migrated database (the server's schema is dropped and made anew). */
+  open(options?: { migrate?: boolean }): Promise<AccountsDb>;
+}
+
+/** Drops every table of the server's public schema. */
+export async function resetServer(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('DROP SCHEMA IF EXISTS public CASCADE');
+    await client.query('CREATE SCHEMA public');
+  } finally {
+    await client.end();
+  }
+}
+
+export const DIALECTS: readonly Dialect[] = [
+  { name: 'PGlite', open: (options) => openDatabase({ ...options }) },
+  ...(process.env.DATABASE_URL
+    ? [
+        {
+          name: 'PostgreSQL',
+          open: async (options?: { migrate?: boolean }) => {
+            const url = process.env.DATABASE_URL!;
+            await resetServer(url);
+            return openDatabase({ url, ...options });
+          },
+        },
+      ]
+    : []),
+];
+
+/** Declares `suite` once per dialect, inside a describe named after it. */
+export function forEachDialect(suite: (dialect: Dialect) => void): void {
+  for (const d of DIALECTS) describe(`on ${d.name}`, () => suite(d));
+}
