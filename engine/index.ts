@@ -12,3 +12,13 @@ export * from './model/events.ts';
 export * from './model/ids.ts';
 export * from './model/market.ts';
 export * from './model/result-code.ts';
+export {
+  Core,
+  CoreBusyError,
+  CoreConfigError,
+  type CoreOptions,
+  type EventsListener,
+} from './runtime/core.ts';
+export { InlineEngine } from './runtime/inline-engine.ts';
+export { type Balance, FEE_ACCOUNT, type RiskState } from './runtime/risk.ts';
+export type { CommandInput } from './runtime/sequencer.ts';

@@ -39,7 +39,7 @@ import { ResultCode } from '../model/result-code.ts';
 import { InlineEngine } from './inline-engine.ts';
 import { Journal } from './journal/journal.ts';
 import { RingBuffer } from './ring-buffer.ts';
-import type { RiskState } from './risk.ts';
+import type { Balance, RiskState } from './risk.ts';
 import { type CommandInput, isBookCommand } from './sequencer.ts';
 import { Settlement } from './settlement.ts';
 import { ControlKind, type ShardMessage, type ShardSetup } from './shard-protocol.ts';
@@ -686,6 +686,21 @@ export class Core {
       (a, b) => this.markets.get(a.symbol)!.symbolId - this.markets.get(b.symbol)!.symbolId,
     );
     snap.done({ seq: snap.seq, nextOrderId: snap.nextOrderId, risk: snap.risk, books });
+  }
+
+  /**
+   * The ledger (every non-empty account's free and locked units per asset) once everything
+   * sent so far is merged and released: one consistent cut, at `seq`.
+   */
+  async ledger(): Promise<{ seq: number; risk: RiskState }> {
+    await this.quiesce();
+    // Merged state: commands sent since the wait may be stamped but are not in it.
+    return { seq: this.nextMerge - 1, risk: this.engine.risk.exportState() };
+  }
+
+  /** One user's merged balances (free and locked per asset id) at this moment. */
+  balancesOf(userId: number): Balance[] {
+    return this.engine.risk.balancesOf(userId);
   }
 
   /** Waits until everything sent so far is merged and released. */
