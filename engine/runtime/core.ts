@@ -32,6 +32,7 @@ import {
   RECORD_BYTES,
   RecordViews,
   riskCodeAt,
+  seqAt,
 } from '../model/codec.ts';
 import type { Command } from '../model/commands.ts';
 import type { EngineEvent } from '../model/events.ts';
@@ -43,7 +44,13 @@ import type { Balance, RiskState } from './risk.ts';
 import { type CommandInput, isBookCommand } from './sequencer.ts';
 import { Settlement } from './settlement.ts';
 import { ControlKind, type ShardMessage, type ShardSetup } from './shard-protocol.ts';
-import { loadNewestSnapshot, type Snapshot, writeSnapshot } from './snapshot.ts';
+import {
+  listSnapshots,
+  loadNewestSnapshot,
+  type Snapshot,
+  seqOfSnapshot,
+  writeSnapshot,
+} from './snapshot.ts';
 import { spawnWorker } from './spawn-worker.ts';
 import { hashState } from './state-hash.ts';
 
@@ -65,6 +72,12 @@ export interface CoreOptions {
   readonly snapshotEvery?: number;
   /** Most commands in flight (stamped, not yet released), a power of two (default 65536). */
   readonly maxInFlight?: number;
+  /**
+   * Consumers that must see every event exactly once across restarts (the persister): each
+   * says the last seq it has written; `start` regenerates every later event from the journal
+   * for it before any live event, and the journal and snapshots it still needs are kept.
+   */
+  readonly consumers?: readonly DurableConsumer[];
   /** The clock, in microseconds since the epoch (tests pin it). */
   readonly clock?: () => number;
   readonly log?: (message: string) => void;
@@ -82,6 +95,16 @@ export class CoreConfigError extends Error {
 
 /** A subscriber to the released event stream. The views are reused after it returns. */
 export type EventsListener = (views: RecordViews, from: number, count: number) => void;
+
+/** A subscriber that resumes where it stopped (see CoreOptions.consumers). */
+export interface DurableConsumer {
+  readonly name: string;
+  /** The last seq it had written when the core started. */
+  readonly afterSeq: number;
+  readonly listener: EventsListener;
+  /** The last seq it has written now: nothing after it may be pruned. */
+  readonly progress: () => number;
+}
 
 interface ShardHandle {
   readonly id: number;
@@ -181,10 +204,12 @@ export class Core {
     done: (s: CollectedState) => void;
   } | null = null;
   private sinceSnapshot = 0;
+  private readonly consumers: readonly DurableConsumer[];
 
   private constructor(options: CoreOptions, markets: Markets, engine: InlineEngine, journal: Journal | null) {
     this.markets = markets;
     this.engine = engine;
+    this.consumers = options.consumers ?? [];
     this.settlement = new Settlement(engine.risk);
     this.journal = journal;
     this.clock = options.clock ?? defaultClock;
@@ -212,8 +237,14 @@ export class Core {
     const log = options.log ?? (() => {});
     mkdirSync(options.dataDir, { recursive: true });
     let engine: InlineEngine;
+    const consumers = options.consumers ?? [];
+    // A consumer behind the newest snapshot needs the events after its seq regenerated: start
+    // from a snapshot at or before the lowest such seq.
+    const floor = Math.min(Number.MAX_SAFE_INTEGER, ...consumers.map((c) => c.afterSeq));
     const snapshot: Snapshot | null =
-      options.journal === false ? null : loadNewestSnapshot(path.join(options.dataDir, 'snapshots'), log);
+      options.journal === false
+        ? null
+        : loadNewestSnapshot(path.join(options.dataDir, 'snapshots'), log, floor);
     if (snapshot !== null) {
       engine = InlineEngine.fromState(markets, engineOptions, snapshot);
       log(`snapshot at seq ${snapshot.seq} loaded, state hash ${snapshot.hash}`);
@@ -236,17 +267,27 @@ export class Core {
         for (let i = 0; i < count; i++) {
           engine.out.reset();
           engine.applyRecord(views, i);
+          const seq = seqAt(views, i);
+          for (const c of consumers) if (c.afterSeq < seq) c.listener(engine.out.views, 0, engine.out.count);
         }
         replayed += count;
       });
       engine.out.reset();
       engine.risk.resetPending();
+      const last = engine.sequencer.nextSeq - 1;
+      for (const c of consumers) {
+        if (c.afterSeq > last)
+          throw new CoreConfigError(
+            `consumer ${c.name} has written up to seq ${c.afterSeq}, but the journal ends at ${last}: the data directory does not belong to its database`,
+          );
+      }
       if (replayed > 0 || snapshot !== null)
         log(
           `recovered to seq ${engine.sequencer.nextSeq - 1}: ${replayed} journalled commands replayed, state hash ${engine.stateHash()}`,
         );
     }
     const core = new Core(options, markets, engine, journal);
+    for (const c of consumers) core.listeners.add(c.listener);
     // 2. shards
     const shardCount = Math.max(1, ...core.route.map((s) => s + 1));
     for (let id = 0; id < shardCount; id++) core.startShard(id, options.marketsFile);
@@ -650,10 +691,17 @@ export class Core {
   async snapshot(): Promise<{ seq: number; hash: string; file: string }> {
     const state = await this.collect();
     const hash = hashState(state.risk, state.books);
-    const file = await writeSnapshot(this.snapshotDir, { ...state, hash });
+    // A durable consumer behind this snapshot must still be able to resume after a restart:
+    // keep a snapshot at or before its progress, and the journal after that snapshot.
+    const floor = Math.min(Number.MAX_SAFE_INTEGER, ...this.consumers.map((c) => c.progress()));
+    const file = await writeSnapshot(this.snapshotDir, { ...state, hash }, floor);
     this.log(`snapshot at seq ${state.seq} written (${file}), state hash ${hash}`);
     if (this.journal !== null) {
-      const pruned = this.journal.prune(state.seq);
+      const anchor = listSnapshots(this.snapshotDir)
+        .map(seqOfSnapshot)
+        .filter((seq) => seq <= floor)
+        .at(-1);
+      const pruned = this.journal.prune(Math.min(state.seq, anchor ?? 0));
       if (pruned.length > 0) this.log(`pruned ${pruned.length} journal segment(s) covered by the snapshot`);
     }
     return { seq: state.seq, hash, file };

@@ -40,8 +40,16 @@ const KEEP = 2;
 
 const fileName = (seq: number): string => `${String(seq).padStart(20, '0')}.snap`;
 
-/** Writes a snapshot durably; returns its path. Older snapshots beyond the newest two go. */
-export async function writeSnapshot(dir: string, snapshot: Snapshot): Promise<string> {
+/**
+ * Writes a snapshot durably; returns its path. Older snapshots go, except the newest two and
+ * the newest at or before `keepAtOrBefore` (the seq a lagging durable consumer needs to be
+ * able to resume from).
+ */
+export async function writeSnapshot(
+  dir: string,
+  snapshot: Snapshot,
+  keepAtOrBefore: number = Number.MAX_SAFE_INTEGER,
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   const body = await gzipAsync(Buffer.from(JSON.stringify(snapshot)));
   const file = path.join(dir, fileName(snapshot.seq));
@@ -61,9 +69,15 @@ export async function writeSnapshot(dir: string, snapshot: Snapshot): Promise<st
     closeSync(dfd);
   }
   const all = listSnapshots(dir);
+  const anchor = all.filter((f) => seqOfSnapshot(f) <= keepAtOrBefore).at(-1);
   for (const old of all.slice(0, Math.max(0, all.length - KEEP)))
-    rmSync(path.join(dir, old), { force: true });
+    if (old !== anchor) rmSync(path.join(dir, old), { force: true });
   return file;
+}
+
+/** The seq a snapshot file name stands for. */
+export function seqOfSnapshot(name: string): number {
+  return Number(name.slice(0, 20));
 }
 
 /** Snapshot file names in `dir`, oldest first. */
@@ -91,9 +105,17 @@ export function readSnapshot(file: string): Snapshot {
   return s;
 }
 
-/** The newest snapshot that reads back intact, or null. Damaged ones are reported and skipped. */
-export function loadNewestSnapshot(dir: string, log: (message: string) => void): Snapshot | null {
+/**
+ * The newest snapshot (at or before `atOrBefore`, when given) that reads back intact, or
+ * null. Damaged ones are reported and skipped.
+ */
+export function loadNewestSnapshot(
+  dir: string,
+  log: (message: string) => void,
+  atOrBefore: number = Number.MAX_SAFE_INTEGER,
+): Snapshot | null {
   for (const f of listSnapshots(dir).reverse()) {
+    if (seqOfSnapshot(f) > atOrBefore) continue;
     try {
       return readSnapshot(path.join(dir, f));
     } catch (e) {

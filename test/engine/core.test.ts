@@ -271,6 +271,78 @@ describe('core', function () {
     await again.close();
   });
 
+  it('regenerates for a durable consumer every event after the seq it had written, across snapshots', async () => {
+    const dir = tempDir();
+    let written = 0;
+    const consumer = (afterSeq: number, into: Buffer[]) => ({
+      name: 'persister',
+      afterSeq,
+      progress: () => written,
+      listener: (v: import('../../engine/index.ts').RecordViews, from: number, count: number) => {
+        into.push(Buffer.from(v.u8.subarray(from * 192, (from + count) * 192)));
+      },
+    });
+    const live: Buffer[] = [];
+    const core = await Core.start({
+      dataDir: dir,
+      marketsFile: file,
+      clock,
+      fsync: false,
+      consumers: [consumer(0, live)],
+    });
+    const inputs = workload(4_000, 21);
+    await sendAll(core, inputs.slice(0, 1_500));
+    // The consumer has written everything up to here, and then stops keeping up.
+    written = core.lastSeq;
+    const cut = written;
+    const snap0 = await core.snapshot();
+    await sendAll(core, inputs.slice(1_500, 2_500));
+    await core.snapshot();
+    await sendAll(core, inputs.slice(2_500));
+    await core.snapshot();
+    const last = core.lastSeq;
+    await core.close();
+    const all = Buffer.concat(live);
+    const seqs = new Float64Array(all.buffer, all.byteOffset, all.length / 8);
+    let firstAfterCut = -1;
+    for (let i = 0; i < all.length / 192; i++)
+      if (firstAfterCut < 0 && seqs[i * 24 + 2]! > cut) firstAfterCut = i;
+    const expected = all.subarray(firstAfterCut * 192);
+
+    const resumed: Buffer[] = [];
+    const logs: string[] = [];
+    const again = await Core.start({
+      dataDir: dir,
+      marketsFile: file,
+      clock,
+      fsync: false,
+      consumers: [consumer(cut, resumed)],
+      log: (m) => logs.push(m),
+    });
+    assert.ok(
+      logs.some((l) => l.includes(`snapshot at seq ${snap0.seq} loaded`)),
+      logs.join('\n'),
+    );
+    assert.equal(again.lastSeq, last);
+    assert.ok(
+      Buffer.concat(resumed).equals(expected),
+      'the regenerated events equal the original ones, byte for byte',
+    );
+    await again.close();
+
+    // A consumer that has written more than the journal holds belongs to another data directory.
+    await assert.rejects(
+      Core.start({
+        dataDir: dir,
+        marketsFile: file,
+        clock,
+        fsync: false,
+        consumers: [consumer(last + 5, [])],
+      }),
+      (e: Error) => e instanceof CoreConfigError && /journal ends at/.test(e.message),
+    );
+  });
+
   it('refuses what it cannot run, with clear errors', async () => {
     await assert.rejects(
       Core.start({ dataDir: tempDir(), marketsFile: file, shardMap: { DOGEUSDT: 0 } }),
