@@ -21,6 +21,8 @@ export interface UsersTable {
   /** The TOTP secret, encrypted under the master key (null: no second factor set up). */
   totpSecretEnc: string | null;
   totpEnabled: ColumnType<boolean, boolean | undefined>;
+  /** The last TOTP time step a code was accepted at: no code of it or before is accepted again. */
+  totpLastStep: ColumnType<number | null, number | null | undefined>;
   failedLogins: ColumnType<number, number | undefined>;
   lockedUntil: Date | null;
   /** Per-user commission in parts per million (null: the platform default). */
