@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../platform/config.ts';
+
+describe('platform settings', () => {
+  it('runs every role on embedded defaults when nothing is set', () => {
+    const c = loadConfig({});
+    assert.deepEqual([...c.roles], ['gateway', 'core', 'persister']);
+    assert.equal(c.dataDir, path.resolve('data'));
+    assert.equal(c.port, 8080);
+    assert.equal(c.linkPort, 9100);
+    assert.equal(c.databaseUrl, undefined);
+    assert.equal(c.redisUrl, undefined);
+    assert.equal(c.fsync, true);
+  });
+
+  it('takes roles from --roles over CROSSBOOK_ROLES', () => {
+    const c = loadConfig({ CROSSBOOK_ROLES: 'gateway', CROSSBOOK_CORE_ADDRESSES: 'core-0:9100' }, [
+      '--roles',
+      'core,persister',
+    ]);
+    assert.deepEqual([...c.roles], ['core', 'persister']);
+    assert.deepEqual(
+      [...loadConfig({ CROSSBOOK_CORE_ADDRESSES: 'h:1' }, ['--roles=gateway']).roles],
+      ['gateway'],
+    );
+  });
+
+  it('refuses what it cannot use, naming the setting', () => {
+    const bad: [NodeJS.ProcessEnv, string[], RegExp][] = [
+      [{}, ['--roles', 'matcher'], /unknown role "matcher"/],
+      [{}, ['--roles', 'gateway'], /CROSSBOOK_CORE_ADDRESSES must say/],
+      [{ CROSSBOOK_CORE_ADDRESSES: 'nowhere' }, ['--roles', 'gateway'], /must be host:port/],
+      [{ PORT: '80a' }, [], /PORT=80a/],
+      [{ PORT: '70000' }, [], /PORT=70000/],
+      [{ CROSSBOOK_FSYNC: 'maybe' }, [], /CROSSBOOK_FSYNC=maybe: must be true or false/],
+      [{}, ['--verbose'], /unknown argument --verbose/],
+      [{}, ['--roles'], /needs a value/],
+    ];
+    for (const [env, argv, message] of bad)
+      assert.throws(
+        () => loadConfig(env, argv),
+        (e: Error) => e instanceof ConfigError && message.test(e.message),
+      );
+  });
+});
