@@ -1,0 +1,321 @@
+import assert from 'node:assert/strict';
+import { verifyAuditLog } from '../../accounts/audit/audit-log.ts';
+import { MasterKey } from '../../accounts/crypto/master-key.ts';
+import type { AccountsDb } from '../../accounts/db/database.ts';
+import { isAccountsError } from '../../accounts/errors.ts';
+import type { IdentityContext } from '../../accounts/identity/identity-context.ts';
+import { createPasswordHasher, type PasswordHasher } from '../../accounts/identity/password-hasher.ts';
+import {
+  authenticate,
+  listSessions,
+  logout,
+  revokeAllSessions,
+  revokeSession,
+} from '../../accounts/identity/session.service.ts';
+import { getUser, login, register } from '../../accounts/identity/user.service.ts';
+import { forEachDialect, truncateAll } from './dialects.ts';
+
+const PASSWORD = 'Correct horse 42';
+const MINUTE = 60_000;
+
+/** Rejects with an AccountsError of `code`. */
+async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(isAccountsError(e), `expected AccountsError ${code}, got ${String(e)}`);
+    assert.equal(e.code, code);
+    return true;
+  });
+}
+
+/** A hasher that counts its verifications (the real pool underneath). */
+function counting(inner: PasswordHasher): PasswordHasher & { verifies: number } {
+  const c = {
+    ...inner,
+    verifies: 0,
+    verify(password: string, encoded: string) {
+      c.verifies++;
+      return inner.verify(password, encoded);
+    },
+  };
+  return c;
+}
+
+describe('identity: users and sessions', () => {
+  let hasher: PasswordHasher & { verifies: number };
+  let clock: number;
+  let ctx: IdentityContext;
+
+  forEachDialect((dialect) => {
+    let adb: AccountsDb;
+    before(async function () {
+      this.timeout(60_000);
+      hasher = counting(createPasswordHasher({ cost: { log2N: 4, r: 8, p: 1 }, maxThreads: 2 }));
+      ctx = { key: MasterKey.generate(), hasher, now: () => clock };
+      adb = await dialect.open();
+    });
+    after(async () => {
+      await adb.close();
+      await hasher.close();
+    });
+    beforeEach(async () => {
+      await truncateAll(adb);
+      clock = Date.UTC(2026, 10, 28, 12, 0, 0);
+    });
+
+    const actions = async (): Promise<string[]> =>
+      (await adb.db.selectFrom('auditLog').select('action').orderBy('id').execute()).map((r) => r.action);
+
+    describe('registration', () => {
+      it('creates an account with a lower-cased email and a scrypt hash, and audits it', async () => {
+        const u = await register(adb.db, ctx, '  Alice@Example.COM ', PASSWORD, { ip: '10.0.0.7' });
+        assert.equal(u.email, 'alice@example.com');
+        const row = await adb.db
+          .selectFrom('users')
+          .selectAll()
+          .where('id', '=', u.userId)
+          .executeTakeFirstOrThrow();
+        assert.match(row.passwordHash, /^\$scrypt\$ln=4,r=8,p=1\$/);
+        assert.ok(!row.passwordHash.includes(PASSWORD));
+        assert.deepEqual([row.kycTier, row.totpEnabled, row.status], [0, false, 'ACTIVE']);
+        const audit = await adb.db.selectFrom('auditLog').selectAll().executeTakeFirstOrThrow();
+        assert.deepEqual([audit.action, audit.userId, audit.ip], ['user.registered', u.userId, '10.0.0.7']);
+        assert.equal((await getUser(adb.db, u.userId)).email, 'alice@example.com');
+      });
+
+      it('refuses an email already taken, whatever its case', async () => {
+        await register(adb.db, ctx, 'alice@example.com', PASSWORD);
+        await rejectsWith(register(adb.db, ctx, 'ALICE@example.com', 'Another pass 99'), 'user.email_taken');
+        assert.equal((await adb.db.selectFrom('users').select('id').execute()).length, 1);
+      });
+
+      it('refuses a malformed email', async () => {
+        for (const bad of [
+          '',
+          'alice',
+          'alice@',
+          '@example.com',
+          'a b@example.com',
+          'alice@example',
+          'a..b@example.com',
+          `${'a'.repeat(65)}@example.com`,
+          42,
+        ])
+          await rejectsWith(register(adb.db, ctx, bad as string, PASSWORD), 'user.invalid_email');
+      });
+
+      it('refuses a password too short, too long, or of one kind of character', async () => {
+        for (const bad of [
+          'Short 1',
+          'x'.repeat(129),
+          'alllowercaseletters',
+          'ALLUPPERCASE',
+          '12345678901',
+          undefined,
+        ])
+          await rejectsWith(register(adb.db, ctx, 'bob@example.com', bad as string), 'user.invalid_password');
+        await rejectsWith(
+          register(adb.db, ctx, 'bob1@example.com', 'bob1@example.com'),
+          'user.invalid_password',
+        );
+        assert.equal((await adb.db.selectFrom('users').select('id').execute()).length, 0);
+      });
+
+      it('accepts a long passphrase of letters and spaces', async () => {
+        await register(adb.db, ctx, 'carol@example.com', 'correct horse battery staple');
+      });
+    });
+
+    describe('sign-in', () => {
+      let userId: number;
+      beforeEach(async () => {
+        userId = (await register(adb.db, ctx, 'alice@example.com', PASSWORD)).userId;
+      });
+
+      it('opens a 24-hour session and stores only the token hash', async () => {
+        const s = await login(adb.db, ctx, 'ALICE@example.com', PASSWORD, {
+          ip: '2001:DB8::1',
+          userAgent: 'tests',
+        });
+        assert.equal(s.userId, userId);
+        assert.match(s.sessionToken, /^[A-Za-z0-9_-]{43}$/);
+        assert.equal(s.expiresAt.getTime(), clock + 24 * 60 * MINUTE);
+        const rows = await adb.db.selectFrom('sessions').selectAll().execute();
+        assert.equal(rows.length, 1);
+        assert.notEqual(rows[0]!.id, s.sessionToken);
+        assert.equal(rows[0]!.id, s.sessionId);
+        assert.deepEqual([rows[0]!.ip, rows[0]!.userAgent], ['2001:db8::1', 'tests']);
+        const who = await authenticate(adb.db, s.sessionToken, ctx);
+        assert.deepEqual([who.userId, who.email, who.sessionId], [userId, 'alice@example.com', s.sessionId]);
+        assert.deepEqual((await actions()).slice(-1), ['auth.login_succeeded']);
+      });
+
+      it('answers an unknown email exactly as a wrong password, and hashes for both', async () => {
+        const before = hasher.verifies;
+        const errors: unknown[] = [];
+        for (const email of ['nobody@example.com', 'alice@example.com', 'not an email'])
+          await login(adb.db, ctx, email, 'Wrong password 1').catch((e: unknown) => errors.push(e));
+        assert.equal(hasher.verifies - before, 3);
+        assert.equal(errors.length, 3);
+        for (const e of errors) {
+          assert.ok(isAccountsError(e, 'auth.invalid_credentials'));
+          assert.equal(e.message, (errors[0] as Error).message);
+        }
+        const failed = await adb.db
+          .selectFrom('auditLog')
+          .select(['action', 'userId', 'detail'])
+          .where('action', '=', 'auth.login_failed')
+          .orderBy('id')
+          .execute();
+        assert.deepEqual(
+          failed.map((f) => [f.userId, f.detail.reason]),
+          [
+            [null, 'unknown_email'],
+            [userId, 'bad_password'],
+            [null, 'unknown_email'],
+          ],
+        );
+      });
+
+      it('locks the account for 15 minutes after 5 consecutive failures, whatever the password', async () => {
+        for (let i = 0; i < 5; i++)
+          await rejectsWith(
+            login(adb.db, ctx, 'alice@example.com', `Wrong password ${i}`),
+            'auth.invalid_credentials',
+          );
+        await rejectsWith(login(adb.db, ctx, 'alice@example.com', PASSWORD), 'auth.locked');
+        await rejectsWith(login(adb.db, ctx, 'alice@example.com', 'Wrong password x'), 'auth.locked');
+        clock += 14 * MINUTE;
+        await rejectsWith(login(adb.db, ctx, 'alice@example.com', PASSWORD), 'auth.locked');
+        clock += MINUTE;
+        const s = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        assert.equal(s.userId, userId);
+        const a = await actions();
+        assert.equal(a.filter((x) => x === 'auth.locked').length, 1);
+        assert.equal(a.filter((x) => x === 'auth.login_failed').length, 8);
+        assert.equal((await verifyAuditLog(adb.db)).ok, true);
+      });
+
+      it('counts only consecutive failures: a success starts the count again', async () => {
+        for (let i = 0; i < 4; i++)
+          await login(adb.db, ctx, 'alice@example.com', 'Wrong password 1').catch(() => {});
+        await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        for (let i = 0; i < 4; i++)
+          await login(adb.db, ctx, 'alice@example.com', 'Wrong password 1').catch(() => {});
+        await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+      });
+
+      it('counts failures per user: another account is not locked', async () => {
+        await register(adb.db, ctx, 'bob@example.com', PASSWORD);
+        for (let i = 0; i < 5; i++)
+          await login(adb.db, ctx, 'alice@example.com', 'Wrong password 1').catch(() => {});
+        await rejectsWith(login(adb.db, ctx, 'alice@example.com', PASSWORD), 'auth.locked');
+        await login(adb.db, ctx, 'bob@example.com', PASSWORD);
+      });
+
+      it('counts concurrent failures each', async () => {
+        await Promise.all(
+          Array.from({ length: 5 }, () =>
+            login(adb.db, ctx, 'alice@example.com', 'Wrong password 1').catch(() => {}),
+          ),
+        );
+        await rejectsWith(login(adb.db, ctx, 'alice@example.com', PASSWORD), 'auth.locked');
+      });
+
+      it('refuses a disabled account once the password is right', async () => {
+        await adb.db.updateTable('users').set({ status: 'DISABLED' }).where('id', '=', userId).execute();
+        await rejectsWith(
+          login(adb.db, ctx, 'alice@example.com', 'Wrong password 1'),
+          'auth.invalid_credentials',
+        );
+        await rejectsWith(login(adb.db, ctx, 'alice@example.com', PASSWORD), 'auth.account_disabled');
+      });
+
+      it('upgrades a hash made at an older cost on sign-in', async () => {
+        const stronger = createPasswordHasher({ cost: { log2N: 5, r: 8, p: 1 }, maxThreads: 1 });
+        try {
+          await login(adb.db, { ...ctx, hasher: stronger }, 'alice@example.com', PASSWORD);
+          const row = await adb.db.selectFrom('users').select('passwordHash').executeTakeFirstOrThrow();
+          assert.match(row.passwordHash, /^\$scrypt\$ln=5,/);
+          await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        } finally {
+          await stronger.close();
+        }
+      });
+    });
+
+    describe('sessions', () => {
+      let alice: number;
+      let bob: number;
+      beforeEach(async () => {
+        alice = (await register(adb.db, ctx, 'alice@example.com', PASSWORD)).userId;
+        bob = (await register(adb.db, ctx, 'bob@example.com', PASSWORD)).userId;
+      });
+
+      it('expires a session after its lifetime', async () => {
+        const s = await login(adb.db, { ...ctx, sessionTtlMs: 30 * MINUTE }, 'alice@example.com', PASSWORD);
+        clock += 30 * MINUTE - 1;
+        await authenticate(adb.db, s.sessionToken, ctx);
+        clock += 1;
+        await rejectsWith(authenticate(adb.db, s.sessionToken, ctx), 'auth.session_expired');
+        assert.deepEqual(await listSessions(adb.db, alice, ctx), []);
+        assert.equal(
+          (await listSessions(adb.db, alice, { ...ctx, includeInactive: true }))[0]?.active,
+          false,
+        );
+      });
+
+      it('refuses a token it never issued, or a malformed one', async () => {
+        const s = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        const forged = `${s.sessionToken.slice(0, -1)}${s.sessionToken.endsWith('A') ? 'B' : 'A'}`;
+        for (const t of [forged, '', 'x', s.sessionId, `${s.sessionToken} `])
+          await rejectsWith(authenticate(adb.db, t, ctx), 'auth.session_invalid');
+      });
+
+      it('signs out one session and leaves the others', async () => {
+        const a = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        const b = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        await logout(adb.db, ctx, a.sessionToken);
+        await logout(adb.db, ctx, a.sessionToken); // twice is not an error
+        await rejectsWith(authenticate(adb.db, a.sessionToken, ctx), 'auth.session_revoked');
+        await authenticate(adb.db, b.sessionToken, ctx);
+        assert.deepEqual(
+          (await listSessions(adb.db, alice, ctx)).map((s) => s.sessionId),
+          [b.sessionId],
+        );
+        assert.equal((await actions()).filter((x) => x === 'session.logged_out').length, 1);
+      });
+
+      it('revokes one session by id, or all but the current one', async () => {
+        const a = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        const b = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        const c = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        await revokeSession(adb.db, ctx, alice, a.sessionId);
+        await rejectsWith(revokeSession(adb.db, ctx, alice, a.sessionId), 'session.not_found');
+        assert.equal(await revokeAllSessions(adb.db, ctx, alice, { exceptSessionId: c.sessionId }), 1);
+        await rejectsWith(authenticate(adb.db, b.sessionToken, ctx), 'auth.session_revoked');
+        await authenticate(adb.db, c.sessionToken, ctx);
+        assert.equal(await revokeAllSessions(adb.db, ctx, alice), 1);
+        await rejectsWith(authenticate(adb.db, c.sessionToken, ctx), 'auth.session_revoked');
+        const a2 = await actions();
+        assert.equal(a2.filter((x) => x === 'session.revoked').length, 1);
+        assert.equal(a2.filter((x) => x === 'session.revoked_all').length, 2);
+      });
+
+      it('refuses a session of a disabled account', async () => {
+        const s = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        await adb.db.updateTable('users').set({ status: 'DISABLED' }).where('id', '=', alice).execute();
+        await rejectsWith(authenticate(adb.db, s.sessionToken, ctx), 'auth.session_invalid');
+      });
+
+      it("never lets one user see or end another's sessions", async () => {
+        const a = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        await login(adb.db, ctx, 'bob@example.com', PASSWORD);
+        assert.equal((await listSessions(adb.db, bob, ctx)).length, 1);
+        assert.ok((await listSessions(adb.db, bob, ctx)).every((s) => s.sessionId !== a.sessionId));
+        await rejectsWith(revokeSession(adb.db, ctx, bob, a.sessionId), 'session.not_found');
+        assert.equal(await revokeAllSessions(adb.db, ctx, bob), 1);
+        await authenticate(adb.db, a.sessionToken, ctx);
+      });
+    });
+  });
+});
