@@ -1,0 +1,110 @@
+/**
+ * Request signatures as Binance checks them: the signed payload is the query string followed
+ * by the body, byte for byte as received, with the `signature` parameter (which must be the
+ * last parameter of the part that carries it) taken out. Verifying the bytes as received, not
+ * a re-encoding, is what keeps every client's percent-encoding working (they differ on spaces
+ * and `!'()*`). HMAC-SHA256 signatures are hex (any case), Ed25519 signatures base64.
+ */
+import { createHmac, createPublicKey, type KeyObject, timingSafeEqual, verify } from 'node:crypto';
+
+/** The payload a signature covers, and the signature text as sent (percent-decoded). */
+export interface SignedPayload {
+  readonly payload: Buffer;
+  readonly signature: string;
+}
+
+/** Why a request's signature cannot even be checked. */
+export type SignatureProblem = 'missing' | 'not-last';
+
+/**
+ * Splits `raw` (a query string or form body) into the part before `signature=` and the
+ * signature's raw value. `null` when there is no signature parameter; 'not-last' when it is
+ * followed by more parameters.
+ */
+function split(raw: string): { before: string; value: string } | null | 'not-last' {
+  let start = 0;
+  while (start <= raw.length) {
+    const amp = raw.indexOf('&', start);
+    const end = amp < 0 ? raw.length : amp;
+    const segment = raw.slice(start, end);
+    if (segment === 'signature' || segment.startsWith('signature=')) {
+      if (raw.slice(end + 1).replaceAll('&', '') !== '') return 'not-last';
+      if (segment.length <= 'signature='.length) return null;
+      return { before: raw.slice(0, start > 0 ? start - 1 : 0), value: segment.slice('signature='.length) };
+    }
+    if (amp < 0) break;
+    start = amp + 1;
+  }
+  return null;
+}
+
+/** Percent-decodes a signature value without turning '+' into a space (base64 uses '+'). */
+function decodeSignature(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * The payload and signature of a signed request (`query` raw, `body` raw bytes). The signature
+ * may be the last parameter of the query string or of the body; the payload is everything else,
+ * query string first, with nothing between the two (Binance's `totalParams`).
+ */
+export function signedPayload(query: string, body: Buffer): SignedPayload | SignatureProblem {
+  const inQuery = split(query);
+  if (inQuery === 'not-last') return 'not-last';
+  if (inQuery !== null) {
+    const head = Buffer.from(inQuery.before, 'utf8');
+    return {
+      payload: body.length === 0 ? head : Buffer.concat([head, body]),
+      signature: decodeSignature(inQuery.value),
+    };
+  }
+  const bodyText = body.toString('latin1');
+  const inBody = split(bodyText);
+  if (inBody === 'not-last') return 'not-last';
+  if (inBody === null) return 'missing';
+  return {
+    payload: Buffer.concat([Buffer.from(query, 'utf8'), body.subarray(0, inBody.before.length)]),
+    signature: decodeSignature(inBody.value),
+  };
+}
+
+const HEX_64 = /^[0-9a-fA-F]{64}$/;
+
+/** True when `signature` is the HMAC-SHA256 (hex, any case) of `payload` under `secret`. */
+export function verifyHmac(secret: string, payload: Buffer, signature: string): boolean {
+  if (!HEX_64.test(signature)) return false;
+  const expected = createHmac('sha256', secret).update(payload).digest();
+  return timingSafeEqual(expected, Buffer.from(signature, 'hex'));
+}
+
+const BASE64_ED25519 = /^[A-Za-z0-9+/]{86}==$/;
+const keyCache = new Map<string, KeyObject | null>();
+const KEY_CACHE_MAX = 10_000;
+
+/** The public key of a PEM, parsed once (parsing costs far more than verifying); null if unusable. */
+function publicKeyOf(pem: string): KeyObject | null {
+  let key = keyCache.get(pem);
+  if (key === undefined) {
+    try {
+      const parsed = createPublicKey(pem);
+      key = parsed.asymmetricKeyType === 'ed25519' ? parsed : null;
+    } catch {
+      key = null;
+    }
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+    keyCache.set(pem, key);
+  }
+  return key;
+}
+
+/** True when `signature` (base64, 64 bytes) is an Ed25519 signature of `payload` by `publicKeyPem`. */
+export function verifyEd25519(publicKeyPem: string, payload: Buffer, signature: string): boolean {
+  if (!BASE64_ED25519.test(signature)) return false;
+  const key = publicKeyOf(publicKeyPem);
+  if (key === null) return false;
+  return verify(null, payload, key, Buffer.from(signature, 'base64'));
+}

@@ -1,0 +1,81 @@
+/**
+ * Client addresses: uWS reports them fully expanded (`0000:...:ffff:7f00:0001`); we report the
+ * usual short text (`127.0.0.1`, `::1`) so that allow-lists, rate-limit keys and logs agree.
+ * X-Forwarded-For is believed only behind a trusted proxy, counting hops from the right (the
+ * entries a client writes itself are on the left and prove nothing).
+ */
+import { BlockList, isIP, isIPv4 } from 'node:net';
+
+/** An address in its short canonical text; IPv4-mapped IPv6 addresses become dotted IPv4. */
+export function normalizeIp(text: string): string {
+  const t = text.trim();
+  if (isIPv4(t)) return t;
+  if (isIP(t) !== 6) return t;
+  const host = new URL(`http://[${t}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (mapped !== null) {
+    const hi = Number.parseInt(mapped[1]!, 16);
+    const lo = Number.parseInt(mapped[2]!, 16);
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
+  return dotted !== null ? dotted[1]! : host;
+}
+
+/**
+ * The client's address. `trustedHops` is how many proxies in front of us append to
+ * X-Forwarded-For (0: ignore the header). With n hops the client is the n-th address from the
+ * right of `X-Forwarded-For, <peer>`; a missing or malformed entry falls back to the peer.
+ */
+export function clientIp(peer: string, forwardedFor: string | undefined, trustedHops: number): string {
+  const direct = normalizeIp(peer);
+  if (trustedHops <= 0 || forwardedFor === undefined || forwardedFor === '') return direct;
+  const chain = forwardedFor
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  chain.push(direct);
+  const candidate = chain[chain.length - 1 - trustedHops] ?? chain[0]!;
+  return isIP(candidate) === 0 ? direct : normalizeIp(candidate);
+}
+
+const allowLists = new Map<string, BlockList | null>();
+const ALLOW_LIST_CACHE_MAX = 10_000;
+
+/** A BlockList of the entries (addresses or CIDR blocks); null when an entry is unusable. */
+function compile(entries: readonly string[]): BlockList | null {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const slash = entry.indexOf('/');
+    const addr = normalizeIp(slash < 0 ? entry : entry.slice(0, slash));
+    const family = isIP(addr);
+    if (family === 0) return null;
+    const type = family === 4 ? 'ipv4' : 'ipv6';
+    if (slash < 0) list.addAddress(addr, type);
+    else {
+      const prefix = Number(entry.slice(slash + 1));
+      if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) return null;
+      list.addSubnet(addr, prefix, type);
+    }
+  }
+  return list;
+}
+
+/**
+ * True when `ip` may use a key with this allow-list (empty: any address). An entry that is not
+ * an address or CIDR block makes the list match nothing: a broken list must fail closed.
+ */
+export function ipAllowed(ip: string, allow: readonly string[]): boolean {
+  if (allow.length === 0) return true;
+  const cacheKey = allow.join(',');
+  let list = allowLists.get(cacheKey);
+  if (list === undefined) {
+    list = compile(allow);
+    if (allowLists.size >= ALLOW_LIST_CACHE_MAX) allowLists.clear();
+    allowLists.set(cacheKey, list);
+  }
+  if (list === null) return false;
+  const family = isIP(ip);
+  if (family === 0) return false;
+  return list.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+}
