@@ -48,7 +48,8 @@ const cidKey = (userId: number, symbolId: number, cid: string) => `${userId}|${s
 const idKey = (symbolId: number, orderId: number) => `${symbolId}|${orderId}`;
 
 export class OrderView implements OrderLookup {
-  private readonly markets: Markets;
+  /** The markets the view's orders trade on. */
+  readonly markets: Markets;
   private readonly capacity: number;
   /** Open orders by symbol, then order id. */
   private readonly open: Map<number, OrderRecord>[];
