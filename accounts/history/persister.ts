@@ -1,0 +1,333 @@
+/**
+ * The persister: consumes the engine's released event stream and writes history (orders,
+ * trades, the double-entry ledger, the balance projection) in one database transaction per
+ * batch, keyed by sequence.
+ *
+ *   listener   (synchronous, inside the engine's release) checks the stream is gapless and
+ *              copies the records into the inbox; nothing is decoded there
+ *   batch      the writer takes what has arrived, whole commands only, up to `maxBatch`
+ *              events (one command longer than that goes alone), and folds it into rows
+ *   write      one transaction: the rows and persister_state.last_seq; one batch in flight
+ *   repeat     until the inbox holds no whole command
+ *
+ * Exactly once: a batch commits with the seq of its last command, so after a crash the
+ * database says which commands are written; `open` reads it, and the listener drops any
+ * event at or below it, so replaying an overlapping stream (the core regenerates everything
+ * after `afterSeq` on start) writes nothing twice. Batches end on command boundaries, so a
+ * seq is never half written.
+ *
+ * Crash-only: a broken stream (a gap, an unsettled trade) or a failed write stops the
+ * persister (`failure`, `onError`, rejected `flushed` promises); the platform restarts it
+ * with `open`, which resumes from the database.
+ */
+import type { Kysely } from 'kysely';
+import { isLastEvent, type Markets, type RecordViews, seqAt } from '../../engine/index.ts';
+import type { Database } from '../db/schema.ts';
+import type { TradeRecord } from '../trade-store/trade-store.port.ts';
+import { foldBatch, HistoryStreamError, type MarketNames, marketNames } from './batch-rows.ts';
+import { readProgress, writeBatch } from './history-writer.ts';
+import { RecordQueue } from './record-queue.ts';
+
+/** How a persister runs. */
+export interface PersisterOptions {
+  /** Its name in persister_state (default "history"). */
+  readonly consumer?: string;
+  /** Most events per batch (default 5000); a single longer command is written alone. */
+  readonly maxBatch?: number;
+  /** Called once when the persister stops on an error. */
+  readonly onError?: (error: Error) => void;
+  /** Called after each committed batch (metrics, a DynamoDB mirror of the trades). */
+  readonly onCommit?: (batch: CommittedBatch) => void;
+}
+
+/** A batch that has committed. */
+export interface CommittedBatch {
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly events: number;
+  readonly trades: readonly TradeRecord[];
+  readonly ledgerEntries: number;
+  /** From the start of the fold to the commit. */
+  readonly millis: number;
+}
+
+/** How far behind the engine the persister is. */
+export interface PersisterLag {
+  /** The last seq committed to the database. */
+  readonly committedSeq: number;
+  /** The last seq whose command has fully arrived. */
+  readonly receivedSeq: number;
+  /** Events arrived and not yet committed (including the batch being written). */
+  readonly pendingEvents: number;
+  /** `pendingEvents` in batches of `maxBatch`, rounded up. */
+  readonly pendingBatches: number;
+  /** Events of the batch being written (0 when idle). */
+  readonly inFlightEvents: number;
+}
+
+/** Totals since `open`. */
+export interface PersisterStats {
+  readonly batches: number;
+  readonly events: number;
+  readonly trades: number;
+  readonly ledgerEntries: number;
+  readonly largestBatch: number;
+}
+
+/** The shape of the core's durable consumer (CoreOptions.consumers). */
+export interface HistoryConsumer {
+  readonly name: string;
+  readonly afterSeq: number;
+  readonly listener: (views: RecordViews, from: number, count: number) => void;
+  readonly progress: () => number;
+}
+
+interface Waiter {
+  readonly seq: number;
+  readonly resolve: () => void;
+  readonly reject: (e: Error) => void;
+}
+
+export class Persister {
+  private readonly queue = new RecordQueue();
+  private readonly names: MarketNames;
+  private readonly consumerName: string;
+  private readonly maxBatch: number;
+  private committed: number;
+  private received: number;
+  /** Seq of the command whose events are arriving (0 between commands). */
+  private open = 0;
+  private nextLedgerId: number;
+  private writing = false;
+  private scheduled = false;
+  private inFlight = 0;
+  private stopped = false;
+  private closing: (() => void) | null = null;
+  private error: Error | null = null;
+  private waiters: Waiter[] = [];
+  private readyWaiters: { max: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private totals = { batches: 0, events: 0, trades: 0, ledgerEntries: 0, largestBatch: 0 };
+
+  private constructor(
+    private readonly db: Kysely<Database>,
+    markets: Markets,
+    private readonly options: PersisterOptions,
+    progress: { lastSeq: number; lastLedgerId: number },
+  ) {
+    this.names = marketNames(markets);
+    this.consumerName = options.consumer ?? 'history';
+    this.maxBatch = options.maxBatch ?? 5000;
+    if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) {
+      throw new RangeError(`maxBatch must be a positive integer, got ${options.maxBatch}`);
+    }
+    this.committed = progress.lastSeq;
+    this.received = progress.lastSeq;
+    this.nextLedgerId = progress.lastLedgerId + 1;
+  }
+
+  /** Opens a persister where the database says it stopped. */
+  static async open(
+    db: Kysely<Database>,
+    markets: Markets,
+    options: PersisterOptions = {},
+  ): Promise<Persister> {
+    const progress = await readProgress(db, options.consumer ?? 'history');
+    return new Persister(db, markets, options, progress);
+  }
+
+  /** The last seq committed to the database (0 for none). */
+  lastSeq(): number {
+    return this.committed;
+  }
+
+  /** Why the persister stopped, if it did. */
+  get failure(): Error | null {
+    return this.error;
+  }
+
+  /** The listener for `core.onEvents` (or for any replay of the stream, overlapping or not). */
+  readonly listener = (views: RecordViews, from: number, count: number): void => {
+    if (this.stopped || this.closing !== null) return;
+    let run = -1;
+    const end = from + count;
+    for (let i = from; i < end; i++) {
+      const seq = seqAt(views, i);
+      if (this.open === 0) {
+        if (seq <= this.received) {
+          // Already written or already queued: a replay overlapping what we have.
+          if (run >= 0) this.queue.append(views, run, i - run);
+          run = -1;
+          continue;
+        }
+        if (seq !== this.received + 1) {
+          if (run >= 0) this.queue.append(views, run, i - run);
+          this.fail(
+            new HistoryStreamError(
+              `events jump from seq ${this.received} to ${seq}: history would have a hole`,
+            ),
+          );
+          return;
+        }
+        this.open = seq;
+      } else if (seq !== this.open) {
+        this.fail(
+          new HistoryStreamError(`command ${this.open} ended without its last event (next seq ${seq})`),
+        );
+        return;
+      }
+      if (run < 0) run = i;
+      if (isLastEvent(views, i)) {
+        this.received = seq;
+        this.open = 0;
+      }
+    }
+    if (run >= 0) this.queue.append(views, run, end - run);
+    this.schedule();
+  };
+
+  /** This persister as a durable consumer of the core (resumes after `lastSeq()`). */
+  durableConsumer(): HistoryConsumer {
+    return {
+      name: this.consumerName,
+      afterSeq: this.committed,
+      listener: this.listener,
+      progress: () => this.committed,
+    };
+  }
+
+  /** Resolves once everything up to `seq` is committed; rejects if the persister stops first. */
+  flushed(seq: number): Promise<void> {
+    if (seq <= this.committed) return Promise.resolve();
+    if (this.error !== null) return Promise.reject(this.error);
+    if (this.stopped) return Promise.reject(new Error(`persister closed at seq ${this.committed}`));
+    return new Promise((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
+  }
+
+  /**
+   * Resolves once at most `maxPendingEvents` events wait (default two batches): a producer
+   * replaying a stream as fast as it can awaits this to keep the inbox bounded.
+   */
+  ready(maxPendingEvents = 2 * this.maxBatch): Promise<void> {
+    if (this.error !== null) return Promise.reject(this.error);
+    if (this.queue.size <= maxPendingEvents) return Promise.resolve();
+    return new Promise((resolve, reject) =>
+      this.readyWaiters.push({ max: maxPendingEvents, resolve, reject }),
+    );
+  }
+
+  /** How far behind the engine it is. */
+  lag(): PersisterLag {
+    const pending = this.queue.size;
+    return {
+      committedSeq: this.committed,
+      receivedSeq: this.received,
+      pendingEvents: pending,
+      pendingBatches: Math.ceil(pending / this.maxBatch),
+      inFlightEvents: this.inFlight,
+    };
+  }
+
+  /** Totals since `open`. */
+  stats(): PersisterStats {
+    return { ...this.totals };
+  }
+
+  /**
+   * Writes every whole command that has arrived, then stops taking events. The database is
+   * the caller's to close. Resolves even if the persister had failed (see `failure`).
+   */
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    await new Promise<void>((resolve) => {
+      this.closing = resolve;
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.writing) return;
+    this.scheduled = true;
+    // Not from inside the engine's release: let the rest of its burst arrive first, so the
+    // batch is as large as what has arrived, and the engine's thread returns at once.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.writing || this.stopped) return;
+    this.writing = true;
+    try {
+      for (;;) {
+        const n = this.queue.wholeCommands(this.maxBatch);
+        if (n === 0) break;
+        const started = performance.now();
+        const rows = foldBatch(this.queue.records, this.queue.first, n, this.names, this.nextLedgerId);
+        this.inFlight = n;
+        await writeBatch(this.db, this.consumerName, this.committed, rows);
+        this.queue.drop(n);
+        this.inFlight = 0;
+        this.committed = rows.lastSeq;
+        this.nextLedgerId = rows.nextLedgerId;
+        const t = this.totals;
+        t.batches++;
+        t.events += n;
+        t.trades += rows.trades.length;
+        t.ledgerEntries += rows.ledger.id.length;
+        t.largestBatch = Math.max(t.largestBatch, n);
+        this.settle();
+        this.options.onCommit?.({
+          firstSeq: rows.firstSeq,
+          lastSeq: rows.lastSeq,
+          events: n,
+          trades: rows.trades,
+          ledgerEntries: rows.ledger.id.length,
+          millis: performance.now() - started,
+        });
+      }
+    } catch (e) {
+      this.fail(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      this.writing = false;
+      this.inFlight = 0;
+    }
+    if (this.closing !== null && !this.stopped)
+      this.stop(new Error(`persister closed at seq ${this.committed}`));
+  }
+
+  private settle(): void {
+    if (this.waiters.length > 0) {
+      const done = this.waiters.filter((w) => w.seq <= this.committed);
+      if (done.length > 0) {
+        this.waiters = this.waiters.filter((w) => w.seq > this.committed);
+        for (const w of done) w.resolve();
+      }
+    }
+    if (this.readyWaiters.length > 0) {
+      const size = this.queue.size;
+      const done = this.readyWaiters.filter((w) => size <= w.max);
+      this.readyWaiters = this.readyWaiters.filter((w) => size > w.max);
+      for (const w of done) w.resolve();
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.error !== null) return;
+    this.error = error;
+    this.stop(error);
+    this.options.onError?.(error);
+  }
+
+  /** Stops for good: pending promises are rejected with `reason`, `close` resolves. */
+  private stop(reason: Error): void {
+    this.stopped = true;
+    for (const w of this.waiters) w.reject(reason);
+    for (const w of this.readyWaiters) w.reject(reason);
+    this.waiters = [];
+    this.readyWaiters = [];
+    const closing = this.closing;
+    this.closing = null;
+    closing?.();
+  }
+}
