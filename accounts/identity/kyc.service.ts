@@ -71,7 +71,7 @@ export function checkKycIdentity(data: unknown, nowMs: number = Date.now()): Kyc
   if (
     [...name].length < 2 ||
     [...name].length > 100 ||
-    !/^[\p{L}\p{M}]+(?:[ '.,-]+[\p{L}\p{M}]+)*\.?$/u.test(name)
+    !/^[\p{L}\p{M}]+(?:[ '\u2019.,-]+[\p{L}\p{M}]+)*\.?$/u.test(name)
   )
     throw err('kyc.invalid_full_name', 'fullName is 2 to 100 letters, with spaces, hyphens or apostrophes');
 
