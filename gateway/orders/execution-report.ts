@@ -424,12 +424,17 @@ function command(
         const m = view.markets.byId(e.symbolId);
         const t = view.order(e.userId, e.symbolId, e.takerOrderId);
         const mk = view.order(e.userId, e.symbolId, e.makerOrderId);
-        const takerWasOpen = t !== undefined && t.status !== 'EXPIRED_IN_MATCH';
+        const takerStatusBefore: string | undefined = t?.status;
         view.apply(e);
         finishQuote(e.symbolId, e.takerOrderId, i);
         if (m === undefined) break;
         touch(ctx, e.userId, m.base.asset, m.quote.asset);
-        const quoteEnded = t !== undefined && isByQuote(t) && takerWasOpen && t.status === 'EXPIRED_IN_MATCH';
+        // An order by quote amount that STP expired has no prevented lots to show: report its end.
+        const quoteEnded =
+          t !== undefined &&
+          isByQuote(t) &&
+          takerStatusBefore !== 'EXPIRED_IN_MATCH' &&
+          (t.status as string) === 'EXPIRED_IN_MATCH';
         if (t !== undefined && (e.takerPreventedLots > 0 || quoteEnded)) {
           report(ctx, t, m, e.tsMicros, {
             x: 'TRADE_PREVENTION',
