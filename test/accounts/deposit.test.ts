@@ -26,11 +26,12 @@ const USDT = 2;
  * Empties every table but keeps identities running: the Core outlives the tests, so user and
  * deposit ids must not repeat (a reused user id would find an earlier test's balance).
  */
-async function clean(db: Kysely<Database>): Promise<void> {
-  const tables = (await db.introspection.getTables())
-    .map((t) => t.name)
-    .filter((n) => !n.startsWith('kysely_'));
+async function clean(db: Kysely<Database>, tables: readonly string[]): Promise<void> {
   await sql.raw(`truncate table ${tables.map((t) => `"${t}"`).join(', ')} cascade`).execute(db);
+}
+
+async function tablesOf(db: Kysely<Database>): Promise<string[]> {
+  return (await db.introspection.getTables()).map((t) => t.name).filter((n) => !n.startsWith('kysely_'));
 }
 
 async function newUser(db: Kysely<Database>, email: string): Promise<number> {
@@ -58,6 +59,7 @@ describe('deposits', () => {
     let core: Core;
     let engine: EnginePort;
     let dataDir: string;
+    let tables: string[];
     let user: number;
 
     const free = (userId: number, assetId: number): number => core.balancesOf(userId)[assetId]?.free ?? 0;
@@ -76,6 +78,7 @@ describe('deposits', () => {
       this.timeout(60_000);
       adb = await dialect.open();
       db = adb.db;
+      tables = await tablesOf(db);
       dataDir = mkdtempSync(path.join(tmpdir(), 'crossbook-deposit-'));
       core = await Core.start({ dataDir, marketsFile: MARKETS, journal: false });
       engine = coreEnginePort(core);
@@ -86,7 +89,7 @@ describe('deposits', () => {
       rmSync(dataDir, { recursive: true, force: true });
     });
     beforeEach(async () => {
-      await clean(db);
+      await clean(db, tables);
       user = await newUser(db, 'depositor@example.com');
     });
 
