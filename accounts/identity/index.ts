@@ -1,0 +1,75 @@
+/**
+ * The identity part of accounts, as the gateway and the admin commands use it: users and
+ * sign-in, sessions, the TOTP second factor, API keys and KYC. Every function takes the
+ * database (or a transaction) first; those that need more take an IdentityContext (or the
+ * part of it they use). Expected failures are AccountsErrors with dotted codes.
+ */
+export {
+  API_KEY_LENGTH,
+  type ApiKeyInfo,
+  type ApiKeyInput,
+  type ApiKeyPermissions,
+  type ApiKeyType,
+  type CreatedApiKey,
+  checkIpAllow,
+  createApiKey,
+  deleteApiKey,
+  isIpAllowed,
+  listApiKeys,
+  MAX_API_KEYS_PER_USER,
+  MAX_IP_ALLOW,
+  type ResolvedApiKey,
+  resolveApiKey,
+} from './api-key.service.ts';
+export {
+  type Db,
+  DEFAULT_LOCK_MS,
+  DEFAULT_MAX_FAILED_LOGINS,
+  DEFAULT_SESSION_TTL_MS,
+  type IdentityContext,
+  type RequestMeta,
+} from './identity-context.ts';
+export {
+  checkKycIdentity,
+  KYC_DOCUMENT_TYPES,
+  type KycDecision,
+  type KycDocumentType,
+  type KycIdentity,
+  type KycStatus,
+  type KycSubmission,
+  kycStatus,
+  listPendingKyc,
+  reviewKyc,
+  submitKyc,
+} from './kyc.service.ts';
+export { createPasswordHasher, type PasswordHasher, type PasswordHasherOptions } from './password-hasher.ts';
+export { DEFAULT_SCRYPT_COST, type ScryptCost } from './scrypt-hash.ts';
+export {
+  type AuthenticatedSession,
+  authenticate,
+  listSessions,
+  logout,
+  revokeAllSessions,
+  revokeSession,
+  type SessionInfo,
+  sessionIdOf,
+} from './session.service.ts';
+export {
+  confirmTotp,
+  disableTotp,
+  isTotpEnabled,
+  type SecondFactor,
+  secondFactor,
+  setupTotp,
+  type TotpSetup,
+  verifyTotp,
+} from './totp.service.ts';
+export {
+  getUser,
+  type LoginOptions,
+  type LoginResult,
+  login,
+  type RegisteredUser,
+  register,
+  type UserProfile,
+} from './user.service.ts';
