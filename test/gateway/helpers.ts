@@ -5,6 +5,7 @@
  */
 import { createHmac, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { request } from 'undici';
@@ -143,6 +144,46 @@ export async function send(gw: Gateway, path: string, s: Send = {}): Promise<Rep
     json = undefined;
   }
   return { status: res.statusCode, headers, text, json };
+}
+
+/**
+ * One request written byte for byte on a fresh socket (no client library re-encodes the
+ * target), read until the server closes: for targets that URL parsers would normalise.
+ */
+export async function sendRaw(
+  gw: Gateway,
+  method: string,
+  target: string,
+  headers: Record<string, string>,
+): Promise<Reply> {
+  const head = [`${method} ${target} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close']
+    .concat(Object.entries(headers).map(([k, v]) => `${k}: ${v}`))
+    .join('\r\n');
+  const raw = await new Promise<string>((resolve, reject) => {
+    const socket = connect(gw.port, '127.0.0.1', () => socket.write(`${head}\r\n\r\n`, 'latin1'));
+    let data = '';
+    socket.on('data', (d) => {
+      data += d.toString('utf8');
+    });
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
+  const split = raw.indexOf('\r\n\r\n');
+  const lines = raw.slice(0, split).split('\r\n');
+  const status = Number(lines[0]?.split(' ')[1]);
+  const replyHeaders: Record<string, string> = {};
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    replyHeaders[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  const text = raw.slice(split + 4);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status, headers: replyHeaders, text, json };
 }
 
 /** What a test gateway may be given beyond the defaults. */
