@@ -114,8 +114,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   app.any('/*', (res, req) => {
     // Everything uWS lends us is read here, synchronously, before any await.
     const aborted = { value: false };
+    // `done`: the body is complete (or refused), from then on the pipeline or the 413 path owns
+    // the request. A client that goes away mid-body never completes it: count it finished here,
+    // or close() would wait for it forever.
+    let done = false;
     res.onAborted(() => {
       aborted.value = true;
+      if (!done) {
+        done = true;
+        finish();
+      }
     });
     const headers: Record<string, string> = Object.create(null);
     req.forEach((key, value) => {
@@ -131,13 +139,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const declared = headers['content-length'];
     if (declared !== undefined && !(Number(declared) <= bodyLimit)) {
       // Refuse before reading; the connection closes since the rest of the body is not read.
+      done = true;
       reply(res, aborted, errorResponse(Errors.bodyTooLarge(bodyLimit)), true);
       finish();
       return;
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    let done = false;
     res.onData((chunk, isLast) => {
       if (done) return;
       size += chunk.byteLength;

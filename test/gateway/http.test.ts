@@ -368,5 +368,21 @@ describe('gateway HTTP core', () => {
       await closing;
       assert.equal(closed, true);
     });
+
+    it('does not wait for a client that went away in the middle of its body', async () => {
+      const g = await startTestGateway({ routes: [echo('POST', '/test/echo')] });
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(g.port, '127.0.0.1', () => {
+          socket.write('POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-ten-b');
+          setTimeout(() => {
+            socket.destroy();
+            resolve();
+          }, 30);
+        });
+        socket.on('error', reject);
+      });
+      await sleep(30);
+      await g.close();
+    });
   });
 });
