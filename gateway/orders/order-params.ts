@@ -476,7 +476,13 @@ function readNewOrder(p: Params, m: Market, ctx: ParseContext): Result<NewOrderF
     if (!u.ok) return fail(Errors.filter('NOTIONAL'));
     quoteQtyUnits = u.units;
   }
-  const filter = checkFilters(m, orderType, priceTicks, qtyLots, quoteQtyUnits);
+  const filter = checkFilters(
+    m,
+    orderType,
+    priceTicks,
+    qtyLots,
+    quoteOrderQty === undefined ? -1 : quoteQtyUnits,
+  );
   if (filter !== undefined) return fail(filter);
 
   const unread = p.unread();
@@ -500,6 +506,7 @@ function readNewOrder(p: Params, m: Market, ctx: ParseContext): Result<NewOrderF
 /**
  * The market filters on an order in engine units, as the engine applies them (the same rules
  * as its order validation), in Binance's terms: undefined when the order passes.
+ * `quoteQtyUnits` is -1 for an order placed by quantity.
  */
 export function checkFilters(
   m: Market,
@@ -509,7 +516,7 @@ export function checkFilters(
   quoteQtyUnits: number,
 ): BinanceError | undefined {
   if (orderType === OrderType.MARKET) {
-    if (quoteQtyUnits > 0 || qtyLots === 0) {
+    if (quoteQtyUnits >= 0) {
       if (quoteQtyUnits < m.minNotionalUnits || quoteQtyUnits > m.maxNotionalUnits)
         return Errors.filter('NOTIONAL');
       return undefined;
