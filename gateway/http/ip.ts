@@ -53,8 +53,9 @@ function compile(entries: readonly string[]): BlockList | null {
     const type = family === 4 ? 'ipv4' : 'ipv6';
     if (slash < 0) list.addAddress(addr, type);
     else {
-      const prefix = Number(entry.slice(slash + 1));
-      if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) return null;
+      const bits = entry.slice(slash + 1);
+      const prefix = Number(bits);
+      if (!/^[0-9]{1,3}$/.test(bits) || prefix > (family === 4 ? 32 : 128)) return null;
       list.addSubnet(addr, prefix, type);
     }
   }

@@ -320,6 +320,8 @@ describe('gateway HTTP core', () => {
       assert.equal(ipAllowed('10.1.2.3', ['10.0.0.0/8']), true);
       assert.equal(ipAllowed('::1', ['::1']), true);
       assert.equal(ipAllowed('1.2.3.4', ['1.2.3.4', 'garbage']), false);
+      assert.equal(ipAllowed('9.9.9.9', ['1.2.3.4/']), false, 'an empty prefix is not /0');
+      assert.equal(ipAllowed('9.9.9.9', ['1.2.3.4/33']), false);
     });
 
     it('reports the peer address, and the forwarded one behind a trusted proxy', async () => {
