@@ -172,6 +172,10 @@ export class MarketData {
     this.partialOnChange = options.partialDepthOnChangeOnly ?? false;
     this.onGap = options.onGap;
     this.lastSeq = options.afterSeq ?? 0;
+    // Flush windows on the wall clock's 100 ms and 1 s boundaries.
+    const now = this.nowMs();
+    this.next100 = Math.floor(now / 100) * 100 + 100;
+    this.next1000 = Math.floor(now / 1000) * 1000 + 1000;
   }
 
   private nowMs(): number {

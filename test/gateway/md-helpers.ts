@@ -11,10 +11,13 @@ import {
   CancelRestriction,
   type CommandInput,
   InlineEngine,
+  type Market,
   Markets,
   type MarketsFile,
   OrderType,
   orderId,
+  priceToTicks,
+  qtyToLots,
   type RecordViews,
   Side,
   StpMode,
@@ -22,6 +25,8 @@ import {
   TimeInForce,
   userId,
 } from '../../engine/index.ts';
+import { MarketData, type MarketDataOptions } from '../../gateway/market-data/market-data.ts';
+import type { Clock } from '../../gateway/ports.ts';
 
 /** The operator's markets file: BTCUSDT, ETHUSDT, ETHBTC (all assets at scale 8). */
 export function loadMarkets(): Markets {
@@ -288,5 +293,131 @@ export class Collector {
 
   clear(): void {
     this.messages.length = 0;
+  }
+}
+
+/** A clock the test moves by hand. */
+export class FakeClock implements Clock {
+  constructor(public micros = 1_700_000_000_000_000) {}
+
+  nowMicros(): number {
+    return this.micros;
+  }
+
+  get ms(): number {
+    return Math.floor(this.micros / 1000);
+  }
+}
+
+/**
+ * An engine with funded users, a MarketData listening to it, a collector of everything it
+ * emits and a clock: commands are stamped with the clock's time.
+ */
+export class Harness {
+  readonly markets = loadMarkets();
+  readonly clock: FakeClock;
+  readonly engine: InlineEngine;
+  readonly out = new Collector();
+  readonly md: MarketData;
+  /** Order ids of the placements, in order. */
+  placed = 0;
+
+  constructor(
+    options: Partial<Omit<MarketDataOptions, 'markets' | 'clock' | 'onMessage'>> = {},
+    startMs = 1_700_000_000_000,
+  ) {
+    this.clock = new FakeClock(startMs * 1000);
+    this.engine = fundedEngine(this.markets, this.clock.micros);
+    this.md = new MarketData({
+      markets: this.markets,
+      clock: this.clock,
+      onMessage: this.out.emit,
+      afterSeq: this.engine.sequencer.nextSeq - 1,
+      closeDelayMillis: 0,
+      ...options,
+    });
+  }
+
+  /** Runs a command at the clock's time; returns the order id it was given (placements). */
+  submit(input: CommandInput): number {
+    this.placed += placements(input);
+    this.engine.submit(input, this.clock.micros);
+    this.md.listener(this.engine.out.views, 0, this.engine.out.count);
+    return this.placed;
+  }
+
+  private market(symbol: number): Market {
+    return this.markets.list[symbol]!;
+  }
+
+  private ticks(symbol: number, price: string): number {
+    const r = priceToTicks(this.market(symbol), price);
+    if (!r.ok) throw new Error(`bad test price ${price}`);
+    return r.ticks;
+  }
+
+  private lots(symbol: number, qty: string): number {
+    const r = qtyToLots(this.market(symbol), qty);
+    if (!r.ok) throw new Error(`bad test quantity ${qty}`);
+    return r.lots;
+  }
+
+  /** A LIMIT order (GTC unless told); returns its order id. */
+  limit(
+    user: number,
+    symbol: number,
+    side: Side,
+    price: string,
+    qty: string,
+    tif: TimeInForce = TimeInForce.GTC,
+  ): number {
+    return this.submit({
+      kind: 'PlaceOrder',
+      symbolId: symbolId(symbol),
+      userId: userId(user),
+      side,
+      orderType: OrderType.LIMIT,
+      timeInForce: tif,
+      stpMode: StpMode.NONE,
+      priceTicks: this.ticks(symbol, price),
+      qtyLots: this.lots(symbol, qty),
+      quoteQtyUnits: 0,
+      clientOrderId: '',
+    });
+  }
+
+  /** A MARKET order by quantity. */
+  marketOrder(user: number, symbol: number, side: Side, qty: string): number {
+    return this.submit({
+      kind: 'PlaceOrder',
+      symbolId: symbolId(symbol),
+      userId: userId(user),
+      side,
+      orderType: OrderType.MARKET,
+      timeInForce: TimeInForce.NONE,
+      stpMode: StpMode.NONE,
+      priceTicks: 0,
+      qtyLots: this.lots(symbol, qty),
+      quoteQtyUnits: 0,
+      clientOrderId: '',
+    });
+  }
+
+  /** Cancels an order. */
+  cancel(user: number, symbol: number, id: number): void {
+    this.submit({
+      kind: 'CancelOrder',
+      symbolId: symbolId(symbol),
+      userId: userId(user),
+      orderId: orderId(id),
+      clientOrderId: '',
+      cancelRestriction: CancelRestriction.NONE,
+    });
+  }
+
+  /** Moves the clock and runs the ticks that are due. */
+  advance(ms: number): void {
+    this.clock.micros += ms * 1000;
+    this.md.tick();
   }
 }
