@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Side } from '../../engine/index.ts';
 import type { MdResult } from '../../gateway/market-data/errors.ts';
 import { requestWeight } from '../../gateway/market-data/market-data.ts';
+import type { Ticker24hFull } from '../../gateway/market-data/tickers.ts';
 import type { HistoricTrade, TradeHistorySource } from '../../gateway/market-data/trades.ts';
 import { BTCUSDT, ETHBTC, Harness } from './md-helpers.ts';
 
@@ -461,8 +462,7 @@ describe('market data REST answers', () => {
         h.limit(2, BTCUSDT, Side.SELL, '999999.99', '9.00000');
         h.marketOrder(1, BTCUSDT, Side.BUY, '9.00000');
       }
-      const t = value(h.md.ticker24hr('BTCUSDT'));
-      assert.ok(!Array.isArray(t));
+      const t = value(h.md.ticker24hr('BTCUSDT')) as Ticker24hFull;
       assert.equal(t.count, 20);
       assert.equal(t.quoteVolume, '179999998.20000000');
       assert.equal(t.volume, '180.00000000');
