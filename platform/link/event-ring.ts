@@ -39,6 +39,11 @@ export class EventRing {
     return Math.max(0, this.headAt - this.capacity);
   }
 
+  /** Every event of every seq above this one (up to lastSeq) is held. */
+  get heldAfterSeq(): number {
+    return this.floorSeq;
+  }
+
   /** The seq of the newest record (or the start seq while empty). */
   get lastSeq(): number {
     return this.last;
@@ -48,6 +53,14 @@ export class EventRing {
   append(v: RecordViews, from: number, count: number): void {
     if (count <= 0) return;
     this.last = seqAt(v, from + count - 1);
+    // The newest record about to be lost (just before the new tail): every seq above its seq
+    // stays whole in the ring; its own seq may not (earlier events of it are lost too).
+    const newTail = this.headAt + count - this.capacity;
+    let lostSeq = this.floorSeq;
+    if (newTail > 0) {
+      const at = newTail - 1;
+      lostSeq = at >= this.headAt ? seqAt(v, from + at - this.headAt) : this.seqAtPosition(at);
+    }
     // Of a batch larger than the ring only its newest records can survive.
     const skip = Math.max(0, count - this.capacity);
     let at = this.headAt + skip;
@@ -62,9 +75,7 @@ export class EventRing {
       left -= n;
     }
     this.headAt += count;
-    // The oldest record held may be the middle of its command's events (the ones before it
-    // overwritten): count its seq as lost too.
-    if (this.headAt > this.capacity) this.floorSeq = Math.max(this.floorSeq, this.seqAtPosition(this.tail));
+    this.floorSeq = Math.max(this.floorSeq, lostSeq);
   }
 
   /**

@@ -37,6 +37,7 @@ import {
   LINK_PROTOCOL_VERSION,
   type LinkFrame,
   LinkProtocolError,
+  MAX_TOKEN_BYTES,
   RecordScratch,
 } from './link-protocol.ts';
 
@@ -75,7 +76,12 @@ export interface LinkCoreClient extends CoreClient {
  * `link.unreachable` (no handshake within connectTimeoutMs).
  */
 export function connectCoreLink(options: CoreLinkClientOptions): Promise<LinkCoreClient> {
-  const client = new LinkClient(options);
+  let client: LinkClient;
+  try {
+    client = new LinkClient(options);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return client.start().then(() => client);
 }
 
@@ -145,6 +151,11 @@ class LinkClient implements LinkCoreClient {
     if (!Number.isSafeInteger(after) || after < -1)
       throw new CoreLinkError('link.config', `afterSeq ${after} is not a sequence number`);
     this.doneSeq = after;
+    const tokenBytes = Buffer.byteLength(options.token ?? '', 'utf8');
+    if (tokenBytes < 1 || tokenBytes > MAX_TOKEN_BYTES)
+      throw new CoreLinkError('link.config', `the link token must be 1 to ${MAX_TOKEN_BYTES} bytes`);
+    if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)
+      throw new CoreLinkError('link.config', `port ${options.port} is not a TCP port`);
   }
 
   start(): Promise<void> {
@@ -195,9 +206,9 @@ class LinkClient implements LinkCoreClient {
       const isPlace = input.kind === 'PlaceOrder' || input.kind === 'CancelReplaceOrder';
       stampSequence(this.record, 0, 0, 0, isPlace ? 0 : -1);
     } catch (e) {
-      if (e instanceof RecordError)
-        return Promise.reject(new CoreLinkError('link.invalid_command', e.message));
-      throw e;
+      // RecordError for a value the record cannot hold; anything else for a malformed input.
+      const why = e instanceof RecordError ? e.message : `the command is malformed: ${(e as Error).message}`;
+      return Promise.reject(new CoreLinkError('link.invalid_command', why));
     }
     const id = this.nextRequestId();
     const frame = encodeSubmit(id, this.record, 0);

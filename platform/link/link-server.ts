@@ -249,6 +249,8 @@ class LinkServer implements CoreLinkServer {
       if (!peer.closed) this.log(`connection ${peer.id} (${peer.remote}): ${e.message}`);
     });
     socket.on('close', () => {
+      if (!peer.closed && peer.ready)
+        this.log(`connection ${peer.id} from ${peer.remote} closed by the gateway`);
       peer.closed = true;
       peer.reader.stop();
       this.peers.delete(peer);
@@ -395,7 +397,7 @@ class LinkServer implements CoreLinkServer {
     if (from === null) {
       const now = this.ring.lastSeq;
       this.log(
-        `connection ${peer.id} asked for events after seq ${afterSeq}, which are no longer held (held: after ${this.ring.tail === 0 ? 'start' : 'ring tail'}, up to ${now}): resyncing it from seq ${now}`,
+        `connection ${peer.id} asked for the events after seq ${afterSeq}, which are no longer held (held: after seq ${this.ring.heldAfterSeq} up to ${now}): resyncing it after seq ${now}`,
       );
       this.write(peer, encodeResync(afterSeq, now));
       peer.cursor = this.ring.head;

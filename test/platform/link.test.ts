@@ -206,11 +206,19 @@ describe('core link', () => {
     });
 
     it('refuses a command that cannot be encoded, before sending it', async () => {
-      const bad = { ...orders(1, 9)[0]!, clientOrderId: 'not allowed!' } as CommandInput;
-      await assert.rejects(
-        a.client.submit(bad),
-        (e: CoreLinkError) => e.code === 'link.invalid_command' && !e.statusUnknown,
-      );
+      const badId = { ...orders(1, 9)[0]!, clientOrderId: 'not allowed!' } as CommandInput;
+      const unknown = { kind: 'LaunchRocket', userId: userId(1) } as unknown as CommandInput;
+      for (const [bad, message] of [
+        [badId, /not a client order id Binance allows/],
+        [unknown, /the command is malformed/],
+      ] as const) {
+        await assert.rejects(
+          a.client.submit(bad),
+          (e: CoreLinkError) =>
+            e.code === 'link.invalid_command' && !e.statusUnknown && message.test(e.message),
+        );
+      }
+      assert.equal(a.client.connected, true);
     });
 
     it('builds the same markets on the gateway as the core runs', () => {
@@ -274,8 +282,12 @@ describe('core link', () => {
       assert.ok(logs.some((l) => /protocol version 2 is not spoken here/.test(l)));
     });
 
-    it('refuses to start with a token shorter than 16 bytes', async () => {
+    it('refuses to start with a token shorter than 16 bytes, or to connect to no port', async () => {
       await assert.rejects(serve(core, { token: 'short' }), (e: CoreLinkError) => e.code === 'link.config');
+      await assert.rejects(
+        connectCoreLink({ host: '127.0.0.1', port: 0, token: TOKEN }),
+        (e: CoreLinkError) => e.code === 'link.config',
+      );
     });
 
     it('gives up connecting after connectTimeoutMs when nothing listens', async () => {
