@@ -23,7 +23,7 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import { type Markets, ResultCode } from '../../engine/index.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import type { Database, WithdrawalRow, WithdrawalStatus } from '../db/schema.ts';
-import { AccountsError } from '../errors.ts';
+import { AccountsError, isAccountsError } from '../errors.ts';
 import { kycPolicy, withdrawLimitUnits } from '../kyc/kyc-tiers.ts';
 import type { EnginePort } from '../ports/engine.port.ts';
 import { type FundsConfig, resolveFundsConfig } from './funds-config.ts';
@@ -234,7 +234,16 @@ export async function requestWithdrawal(
     return row;
   });
 
-  const result = await advance(db, engine, deps.config, requested.id, {});
+  const result = await advance(db, engine, deps.config, requested.id, {}).catch((e: unknown) => {
+    // The withdrawal is on record and will be driven on by reconcileWithdrawals: a second
+    // request would withdraw twice, so the message says so.
+    if (isAccountsError(e, 'withdrawal.engine_unavailable'))
+      throw new AccountsError(
+        e.code,
+        `withdrawal ${requested.id} is recorded and will be processed once the engine is available; do not request it again`,
+      );
+    throw e;
+  });
   if (result.failure !== null) throw result.failure;
   return toWithdrawal(markets, result.row);
 }

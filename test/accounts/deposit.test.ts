@@ -20,6 +20,7 @@ import { forEachDialect } from './dialects.ts';
 
 const MARKETS: MarketsFile = JSON.parse(readFileSync('config/markets.json', 'utf8'));
 const BTC = 0;
+const ETH = 1;
 const USDT = 2;
 
 /**
@@ -211,6 +212,31 @@ describe('deposits', () => {
       const other = await newUser(db, 'reader@example.com');
       const d = await creditDeposit(db, engine, deposit());
       await refuses(getDeposit(db, engine.markets, other, d.id), 'deposit.not_found');
+    });
+
+    it('keeps a deposit the engine refuses as REJECTED and does not submit it again', async () => {
+      // ETH, which no other test here deposits: the engine bounds each asset's total supply.
+      const huge = { asset: 'ETH', network: 'ETH', amount: '90000000' };
+      await creditDeposit(db, engine, deposit({ ...huge, txId: 'eth-1' }));
+      await refuses(creditDeposit(db, engine, deposit({ ...huge, txId: 'eth-2' })), 'deposit.rejected');
+      assert.equal(free(user, ETH), 9_000_000_000_000_000);
+      const again = await creditDeposit(db, engine, deposit({ ...huge, txId: 'eth-2' }));
+      assert.equal(again.status, 'REJECTED');
+      assert.equal(free(user, ETH), 9_000_000_000_000_000);
+      const actions = await db.selectFrom('auditLog').select('action').orderBy('id').execute();
+      assert.equal(actions.at(-1)?.action, 'deposit.rejected');
+    });
+
+    it('leaves a deposit PENDING when the engine cannot be reached, for reconciliation to credit', async () => {
+      const down: EnginePort = { ...engine, submit: () => Promise.reject(new Error('link down')) };
+      await refuses(creditDeposit(db, down, deposit()), 'deposit.engine_unavailable');
+      const row = await db.selectFrom('deposits').selectAll().executeTakeFirstOrThrow();
+      assert.equal(row.status, 'PENDING');
+      assert.equal(free(user, BTC), 0);
+      // The caller knows the engine applied nothing for it (its submission failed before sending).
+      const r = await reconcilePendingDeposits(db, engine, { creditedRefIds: new Set() });
+      assert.deepEqual(r, { recorded: [], credited: [row.id], rejected: [] });
+      assert.equal(free(user, BTC), 150_000_000);
     });
 
     describe('reconciliation of deposits left PENDING', () => {

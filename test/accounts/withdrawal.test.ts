@@ -519,6 +519,56 @@ describe('withdrawals', () => {
         assert.deepEqual(bal(user), { free: 5 * ONE_BTC, locked: 0 });
       });
 
+      it('drives on a request whose hold could not be sent, without a second request', async () => {
+        const down: EnginePort = { ...engine, submit: () => Promise.reject(new Error('link down')) };
+        await refuses(
+          requestWithdrawal(db, down, deps, {
+            userId: user,
+            asset: 'BTC',
+            network: 'BTC',
+            address: ADDRESS,
+            amount: '0.5',
+          }),
+          'withdrawal.engine_unavailable',
+        );
+        const [row] = await db.selectFrom('withdrawals').selectAll().execute();
+        assert.equal(row?.status, 'REQUESTED');
+        assert.deepEqual(bal(user), { free: 5 * ONE_BTC, locked: 0 });
+        const r = await reconcileWithdrawals(db, engine, DEFAULT_FUNDS_CONFIG);
+        assert.deepEqual(r, { advanced: [row!.id], unresolved: [] });
+        assert.deepEqual(bal(user), { free: 4.5 * ONE_BTC, locked: 0 });
+        assert.deepEqual(await reconcileWithdrawals(db, engine, DEFAULT_FUNDS_CONFIG), {
+          advanced: [],
+          unresolved: [],
+        });
+      });
+
+      it('completes a HELD withdrawal whose settle the ledger shows went through', async () => {
+        const w = await request({ amount: '0.5' });
+        // As if the settle had been applied and persisted, and the process died before its commit.
+        await db
+          .updateTable('withdrawals')
+          .set({ status: 'HELD', txId: null })
+          .where('id', '=', w.id)
+          .execute();
+        await db
+          .insertInto('ledgerEntries')
+          .values({
+            seq: 1,
+            accountId: user,
+            asset: 'BTC',
+            amountUnits: -ONE_BTC / 2,
+            kind: 'WITHDRAWAL',
+            ref: `withdrawal:${w.id}`,
+            tsMicros: 1,
+          })
+          .execute();
+        const r = await reconcileWithdrawals(db, engine, DEFAULT_FUNDS_CONFIG);
+        assert.deepEqual(r, { advanced: [w.id], unresolved: [] });
+        assert.equal((await getWithdrawal(db, engine.markets, { userId: user }, w.id)).status, 'COMPLETED');
+        assert.deepEqual(bal(user), { free: 4.5 * ONE_BTC, locked: 0 });
+      });
+
       it('reports a HELD withdrawal the engine no longer knows and the ledger does not explain', async () => {
         const id = await requestedRow(ONE_BTC / 2);
         await db.updateTable('withdrawals').set({ status: 'HELD' }).where('id', '=', id).execute();
