@@ -120,9 +120,17 @@ export class HistoryStreamError extends Error {
   override readonly name = 'HistoryStreamError';
 }
 
-const EXPIRY_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(ExpiryReason).map(([name, value]) => [value, name]),
-);
+/**
+ * Binance's `expiryReason` for each engine expiry, as GET order shows it. A MARKET order that
+ * used up the funds risk held for it has no Binance counterpart (Binance refuses such an order
+ * up front): the exchange ended it, EXCHANGE_CANCELED. The gateway's replies use the same names.
+ */
+const EXPIRY_NAMES: Record<number, string> = {
+  [ExpiryReason.IOC]: 'UNFILLED_IOC_QUANTITY_EXPIRED',
+  [ExpiryReason.FOK]: 'UNFILLED_FOK_ORDER_EXPIRED',
+  [ExpiryReason.MARKET_NO_LIQUIDITY]: 'INSUFFICIENT_LIQUIDITY',
+  [ExpiryReason.FUNDS_EXHAUSTED]: 'EXCHANGE_CANCELED',
+};
 
 /** Names of the markets' symbols and assets, by the engine's numeric ids. */
 export interface MarketNames {
@@ -266,7 +274,8 @@ export function foldBatch(
           symbol: symbolName(names, e.symbolId),
           side: SideName[e.side],
           type: OrderTypeName[e.orderType],
-          timeInForce: TimeInForceName[e.timeInForce],
+          // MARKET and LIMIT_MAKER take no time in force; Binance shows them as GTC.
+          timeInForce: TimeInForceName[e.timeInForce] || 'GTC',
           stpMode: StpModeName[e.stpMode],
           priceTicks: e.priceTicks,
           qtyLots: e.qtyLots,
@@ -357,7 +366,7 @@ export function foldBatch(
         break;
       case 'OrderExpired':
         touch(e.orderId, e.seq, e.tsMicros, 0, 0, 'EXPIRED', {
-          expiryReason: EXPIRY_NAMES[e.reason] ?? 'UNKNOWN',
+          expiryReason: EXPIRY_NAMES[e.reason] ?? 'EXCHANGE_CANCELED',
         });
         break;
       case 'OrderAmended':

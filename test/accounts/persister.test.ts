@@ -143,7 +143,7 @@ describe('persister', () => {
       assert.equal(o(taker).status, 'FILLED');
       assert.equal(o(taker).executedLots, 40);
       assert.equal(o(ioc).status, 'EXPIRED');
-      assert.equal(o(ioc).expiryReason, 'IOC');
+      assert.equal(o(ioc).expiryReason, 'UNFILLED_IOC_QUANTITY_EXPIRED');
       assert.equal(o(canceled).status, 'CANCELED');
       assert.equal(o(selfTaker).status, 'NEW');
       assert.equal(o(selfTaker).clientOrderId, 'self-1');
