@@ -148,6 +148,8 @@ export class KinesisSink {
   /** Send partial batches at once (a flush is waiting). */
   #flushing = 0;
   #closed = false;
+  /** Set when `close()` has returned: nothing is sent or retried any more. */
+  #finished = false;
   /** Resolved at the end of every call: what `flush` waits on. */
   #progress: (() => void)[] = [];
   #sent = 0;
@@ -262,7 +264,9 @@ export class KinesisSink {
       this.#head = 0;
       this.#queuedBytes = 0;
     }
+    this.#finished = true;
     if (this.#backoffTimer) clearTimeout(this.#backoffTimer);
+    this.#backoffTimer = undefined;
   }
 
   stats(): KinesisSinkStats {
@@ -283,7 +287,7 @@ export class KinesisSink {
 
   /** Starts a call if none is in flight, the backoff allows, and there is a full batch (or `partial` is allowed). */
   #kick(partial: boolean): void {
-    if (this.#inFlight > 0) return;
+    if (this.#inFlight > 0 || this.#finished) return;
     const wait = this.#backoffUntil - Date.now();
     if (wait > 0) {
       this.#backoffTimer ??= setTimeout(() => {
@@ -369,6 +373,11 @@ export class KinesisSink {
   #settle(failed: Rec[]): void {
     this.#inFlight = 0;
     this.#inFlightBytes = 0;
+    if (this.#finished) {
+      // A call still out when close() gave up: what failed in it is not retried any more.
+      this.#dropped += failed.length;
+      return;
+    }
     if (failed.length > 0) {
       this.#retried += failed.length;
       // Failed records are older than the retries not yet sent (those came after them in the list).
