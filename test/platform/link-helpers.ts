@@ -184,14 +184,19 @@ export class LinkProxy {
     };
     forward(down, up);
     forward(up, down);
-    const end = (): void => {
-      down.destroy();
-      up.destroy();
-      this.pairs.delete(pair);
+    // A close travels through to the other side, except while stalled: a partitioned network
+    // delivers no FIN either, and each side must find out by itself.
+    const end = (from: Socket): void => {
+      if (this.stalled) from.destroy();
+      else {
+        down.destroy();
+        up.destroy();
+      }
+      if (down.destroyed && up.destroyed) this.pairs.delete(pair);
     };
     for (const s of pair) {
-      s.on('close', end);
-      s.on('error', end);
+      s.on('close', () => end(s));
+      s.on('error', () => end(s));
     }
   }
 
@@ -204,7 +209,7 @@ export class LinkProxy {
     this.pairs.clear();
   }
 
-  /** Stops (or resumes) forwarding: the sockets stay open and silent, like a dead peer. */
+  /** Stops (or resumes) forwarding, closes included: the sockets stay open and silent, like a partition. */
   stall(on: boolean): void {
     this.stalled = on;
   }
