@@ -47,6 +47,7 @@ export interface OrderLookup {
 const cidKey = (userId: number, symbolId: number, cid: string) => `${userId}|${symbolId}|${cid}`;
 const idKey = (symbolId: number, orderId: number) => `${symbolId}|${orderId}`;
 
+/** Open and recently closed orders, kept up to date by the engine's events (see the file header). */
 export class OrderView implements OrderLookup {
   /** The markets the view's orders trade on. */
   readonly markets: Markets;
