@@ -188,13 +188,12 @@ function levelsFollower(bus: Bus, channel: string) {
   return { state, follower };
 }
 
-// Cache keys of one test must not leak into the next (channels are reused across tests).
-afterEach(cleanRedis);
-after(cleanRedis);
-
 // --- the suite over every adapter -------------------------------------------------------------------
 
 describe('market data bus', () => {
+  // Cache keys of one test must not leak into the next (channels are reused across tests). Hooks
+  // stay inside the describe: at the top level they would run around every test of every file.
+  afterEach(cleanRedis);
   for (const adapter of ADAPTERS)
     describe(`on ${adapter.name}`, () => {
       const buses: Bus[] = [];
@@ -574,6 +573,7 @@ describe('market data bus on Redis, when the connection is lost', () => {
   };
   afterEach(async () => {
     await Promise.all(buses.splice(0).map((b) => b.close()));
+    await cleanRedis();
   });
 
   it('goes down then up, resubscribes, never throws on publish, and its followers resync from the cache', async () => {
