@@ -122,6 +122,7 @@ class LinkClient implements LinkCoreClient {
   private readonly resyncListeners = new Set<(gap: StreamGap) => void>();
   private readonly pending = new Map<number, Pending>();
   private lastRequestId = 0;
+  private corked = false;
   private readonly record = new RecordViews(new ArrayBuffer(RECORD_BYTES));
   private readonly scratch = new RecordScratch();
   private readonly log: (message: string) => void;
@@ -214,7 +215,7 @@ class LinkClient implements LinkCoreClient {
     const frame = encodeSubmit(id, this.record, 0);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { kind: 'submit', deadline: Date.now() + this.submitTimeoutMs, resolve, reject });
-      socket.write(frame);
+      this.send(socket, frame);
     });
   }
 
@@ -231,7 +232,7 @@ class LinkClient implements LinkCoreClient {
         resolve,
         reject,
       });
-      socket.write(encodeBalances(id, userId));
+      this.send(socket, encodeBalances(id, userId));
     });
   }
 
@@ -272,6 +273,22 @@ class LinkClient implements LinkCoreClient {
     if (!this.up || this.socket === null)
       return new CoreLinkError('link.unavailable', 'not connected to the core: nothing was sent');
     return this.socket;
+  }
+
+  /**
+   * Writes a request. A burst of requests in one turn of the event loop goes out in one TCP
+   * send: the socket is corked until the turn ends.
+   */
+  private send(socket: Socket, frame: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
+    socket.write(frame);
   }
 
   private nextRequestId(): number {
