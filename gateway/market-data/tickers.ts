@@ -324,6 +324,8 @@ export interface TickersState {
   readonly lastPrice: number;
   readonly lastLots: number;
   readonly lastMs: number;
+  /** What each ticker stream last sent (a digest), so that a restored builder sends only changes. */
+  readonly sent: [string, string][];
 }
 
 /** Every symbol's rolling statistics: streams and REST answers. */
@@ -507,7 +509,13 @@ export class TickerTracker {
   /** One symbol's statistics for the cache (buckets of the last 7 days). */
   state(symbol: number): TickersState {
     const st = this.symbols[symbol]!;
-    return { buckets: st.rows(), lastPrice: st.lastPrice, lastLots: st.lastLots, lastMs: st.lastMs };
+    return {
+      buckets: st.rows(),
+      lastPrice: st.lastPrice,
+      lastLots: st.lastLots,
+      lastMs: st.lastMs,
+      sent: [...st.sent],
+    };
   }
 
   /** Restores one symbol's statistics from the cache. */
@@ -531,6 +539,7 @@ export class TickerTracker {
     st.lastPrice = state.lastPrice;
     st.lastLots = state.lastLots;
     st.lastMs = state.lastMs;
+    for (const [stream, key] of state.sent) st.sent.set(stream, key);
     this.symbols[symbol] = st;
   }
 }

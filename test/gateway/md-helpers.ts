@@ -321,6 +321,8 @@ export class Harness {
   readonly md: MarketData;
   /** Order ids of the placements, in order. */
   placed = 0;
+  /** More listeners fed after `md` (and ticked by `advance`). */
+  readonly others: MarketData[] = [];
 
   constructor(
     options: Partial<Omit<MarketDataOptions, 'markets' | 'clock' | 'onMessage'>> = {},
@@ -341,8 +343,14 @@ export class Harness {
   /** Runs a command at the clock's time; returns the order id it was given (placements). */
   submit(input: CommandInput): number {
     this.placed += placements(input);
-    this.engine.submit(input, this.clock.micros);
+    try {
+      this.engine.submit(input, this.clock.micros);
+    } catch {
+      // The sequencer refuses inputs it cannot encode; a random stream may produce one.
+      return this.placed;
+    }
     this.md.listener(this.engine.out.views, 0, this.engine.out.count);
+    for (const o of this.others) o.listener(this.engine.out.views, 0, this.engine.out.count);
     return this.placed;
   }
 
@@ -419,5 +427,6 @@ export class Harness {
   advance(ms: number): void {
     this.clock.micros += ms * 1000;
     this.md.tick();
+    for (const o of this.others) o.tick();
   }
 }
