@@ -1,6 +1,7 @@
 /**
  * The accounts logger: pino, with every field that can carry a secret redacted wherever it
- * appears (top level, or nested up to three objects deep, e.g. `{ req: { body: { password } } }`).
+ * appears (top level, or nested up to three objects deep, e.g. `{ req: { body: { password } } }`),
+ * and the identifying fields of KYC data likewise.
  * Redaction is the safety net, not the method: the code logs ids and outcomes, never a
  * password, token, secret or code, and a test scans captured logs of every identity flow for
  * the actual secrets used.
@@ -38,6 +39,10 @@ export const REDACTED_KEYS: readonly string[] = [
   'authorization',
   'cookie',
   'x-mbx-apikey',
+  // KYC identity data: personal, not secret, but no log line needs it either.
+  'fullName',
+  'dateOfBirth',
+  'documentNumber',
 ];
 
 /** pino redact paths: each key at the top level and under up to three levels of objects. */

@@ -66,8 +66,16 @@ export interface KycSubmissionsTable {
   id: Generated<number>;
   userId: number;
   requestedTier: number;
-  /** The identity data as submitted (JSON). */
+  /**
+   * Non-identifying metadata that operators list by (JSON: documentType, country). Rows written
+   * before the sealed column existed hold the whole identity here until sealed.
+   */
   data: ColumnType<Record<string, unknown>, string, string>;
+  /**
+   * The identity data (JSON), sealed under the master key with the context
+   * "kyc:<id>:<userId>", so it opens on its own row only. Null only on rows not yet sealed.
+   */
+  dataEnc: ColumnType<string | null, string | null | undefined, string | null>;
   status: ColumnType<'PENDING' | 'APPROVED' | 'REJECTED', 'PENDING' | undefined>;
   reason: string | null;
   reviewer: string | null;

@@ -3,8 +3,10 @@
  * either an HMAC secret (64 characters, generated here, shown once, kept sealed under the
  * master key) or the client's own Ed25519 public key (PEM; the private key never comes
  * here). Each key carries permissions (read is always on; trade and withdraw by choice) and an
- * optional IP allow-list. A user has at most 30 live keys; deleting one keeps its row
- * (deletedAt) for the audit trail and history, and the gateway never resolves it again.
+ * optional IP allow-list, which Binance's rule makes mandatory for a key that can withdraw: a
+ * leaked key alone must never be enough to move funds out. A user has at most 30 live keys;
+ * deleting one keeps its row (deletedAt) for the audit trail and history, and the gateway never
+ * resolves it again.
  */
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { appendAudit } from '../audit/audit-log.ts';
@@ -47,7 +49,10 @@ export interface ApiKeyInput {
   readonly label: string;
   /** Default read only; `read: false` is refused (a key can always read). */
   readonly permissions?: { readonly read?: boolean; readonly trade?: boolean; readonly withdraw?: boolean };
-  /** IPv4 or IPv6 addresses the key may be used from (at most 30); empty or absent: any. */
+  /**
+   * IPv4 or IPv6 addresses the key may be used from (at most 30); empty or absent: any, which
+   * only a key without the withdraw permission may have.
+   */
   readonly ipAllow?: readonly string[];
   /** Default 'HMAC'. */
   readonly type?: ApiKeyType;
@@ -183,8 +188,9 @@ const info = (r: KeyRow): ApiKeyInfo => ({
 /**
  * Creates a key for `userId`. For HMAC the result holds `secretKey`, shown this once.
  * Errors: 'apikey.invalid_label', 'apikey.invalid_permissions', 'apikey.invalid_ip',
- * 'apikey.too_many_ips', 'apikey.invalid_type', 'apikey.invalid_public_key',
- * 'apikey.limit_reached', 'user.not_found', 'user.disabled'.
+ * 'apikey.too_many_ips', 'apikey.withdraw_needs_ip' (withdraw permission without an IP
+ * allow-list), 'apikey.invalid_type', 'apikey.invalid_public_key', 'apikey.limit_reached',
+ * 'user.not_found', 'user.disabled'.
  */
 export async function createApiKey(
   db: Db,
@@ -199,6 +205,11 @@ export async function createApiKey(
   const label = checkLabel(input.label);
   const permissions = checkPermissions(input.permissions);
   const ipAllow = checkIpAllow(input.ipAllow);
+  if (permissions.withdraw && ipAllow.length === 0)
+    throw new AccountsError(
+      'apikey.withdraw_needs_ip',
+      'a key with the withdraw permission must list the IP addresses it will be used from (ipAllow)',
+    );
   const type = input.type ?? 'HMAC';
   if (type !== 'HMAC' && type !== 'ED25519')
     throw new AccountsError('apikey.invalid_type', 'a key type is HMAC or ED25519');
@@ -341,6 +352,7 @@ export interface ResolvedApiKey {
   readonly publicKey?: string;
   readonly canRead: boolean;
   readonly canTrade: boolean;
+  /** Never true for a key without an IP allow-list (see resolveApiKey). */
   readonly canWithdraw: boolean;
   /** Empty: any address (check with isIpAllowed). */
   readonly ipAllow: readonly string[];
@@ -350,8 +362,9 @@ export interface ResolvedApiKey {
 
 /**
  * The live key with this id, with its owner's status and KYC tier, or null (unknown,
- * malformed or deleted). The gateway still checks userStatus, the permissions and the
- * allow-list for the request at hand.
+ * malformed or deleted). A key of a disabled user is still resolved, with userStatus
+ * 'DISABLED', so that the gateway can tell that account apart from a bad key; the gateway
+ * checks userStatus, the permissions and the allow-list for the request at hand.
  */
 export async function resolveApiKey(db: Db, key: MasterKey, apiKey: string): Promise<ResolvedApiKey | null> {
   if (typeof apiKey !== 'string' || !API_KEY_SHAPE.test(apiKey)) return null;
@@ -381,7 +394,9 @@ export async function resolveApiKey(db: Db, key: MasterKey, apiKey: string): Pro
     type: row.keyType,
     canRead: row.canRead,
     canTrade: row.canTrade,
-    canWithdraw: row.canWithdraw,
+    // createApiKey refuses withdraw without an allow-list; this holds the rule for any row
+    // written some other way (an older build, a hand edit) too.
+    canWithdraw: row.canWithdraw && row.ipAllow.length > 0,
     ipAllow: row.ipAllow,
     userStatus: row.status,
     kycTier: row.kycTier,

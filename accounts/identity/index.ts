@@ -1,6 +1,7 @@
 /**
  * The identity part of accounts, as the gateway and the admin commands use it: users and
- * sign-in, sessions, the TOTP second factor, API keys and KYC. Every function takes the
+ * sign-in, password changes, account status (operators), sessions, the TOTP second factor,
+ * API keys and KYC (identity data sealed at rest). Every function takes the
  * database (or a transaction) first; those that need more take an IdentityContext (or the
  * part of it they use). Expected failures are AccountsErrors with dotted codes.
  */
@@ -35,12 +36,16 @@ export {
   type KycDecision,
   type KycDocumentType,
   type KycIdentity,
+  type KycMetadata,
   type KycStatus,
   type KycSubmission,
+  type KycSubmissionDetail,
   kycStatus,
   listPendingKyc,
   reviewKyc,
+  sealLegacyKycData,
   submitKyc,
+  viewKycSubmission,
 } from './kyc.service.ts';
 export { createPasswordHasher, type PasswordHasher, type PasswordHasherOptions } from './password-hasher.ts';
 export { DEFAULT_SCRYPT_COST, type ScryptCost } from './scrypt-hash.ts';
@@ -65,11 +70,17 @@ export {
   verifyTotp,
 } from './totp.service.ts';
 export {
+  type ChangePasswordOptions,
+  changePassword,
   getUser,
   type LoginOptions,
   type LoginResult,
   login,
+  type PasswordChanged,
   type RegisteredUser,
   register,
+  setUserStatus,
   type UserProfile,
+  type UserStatus,
+  type UserStatusChanged,
 } from './user.service.ts';

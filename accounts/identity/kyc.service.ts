@@ -2,12 +2,19 @@
  * KYC: a user submits identity data asking for a higher tier (accounts/kyc/kyc-tiers.ts says
  * what each allows); an operator approves it (the user's tier becomes the one asked for) or
  * rejects it with a reason. One PENDING submission per user at a time, held by the user's row
- * lock and by a partial unique index. The identity data is personal: it is stored for the
- * review, never written to the logs or the audit log.
+ * lock and by a partial unique index.
+ *
+ * The identity data is personal. It is sealed under the master key (`data_enc`), bound to its
+ * submission and user, so a copy of the database, or of one row onto another, reveals
+ * nothing; the plain `data` column keeps only the document type and the country, which is
+ * what operators' listings show. The full data is read by one function, `viewKycSubmission`,
+ * and each such read is in the audit log. It never reaches a log line or an audit entry.
  */
 
 import type { Selectable } from 'kysely';
 import { appendAudit } from '../audit/audit-log.ts';
+import type { MasterKey } from '../crypto/master-key.ts';
+import { open, seal } from '../crypto/secret-box.ts';
 import type { KycSubmissionsTable } from '../db/schema.ts';
 import { AccountsError } from '../errors.ts';
 import { type KycTierPolicy, kycPolicy } from '../kyc/kyc-tiers.ts';
@@ -21,7 +28,7 @@ import {
   type RequestMeta,
   userActor,
 } from './identity-context.ts';
-import { canonicalIp, checkUserId } from './validation.ts';
+import { canonicalIp, checkOperator, checkReason, checkUserId } from './validation.ts';
 
 /** Identity documents accepted. */
 export const KYC_DOCUMENT_TYPES = ['PASSPORT', 'ID_CARD', 'DRIVING_LICENCE'] as const;
@@ -41,12 +48,19 @@ export interface KycIdentity {
   readonly documentNumber: string;
 }
 
-/** A submission as an operator reviews it. */
+/** What a submission shows without its identity data: enough to sort and route reviews. */
+export interface KycMetadata {
+  readonly documentType: KycDocumentType;
+  /** ISO 3166-1 alpha-2. */
+  readonly country: string;
+}
+
+/** A submission as listed and decided: its metadata, never the identity data. */
 export interface KycSubmission {
   readonly submissionId: number;
   readonly userId: number;
   readonly requestedTier: number;
-  readonly data: KycIdentity;
+  readonly metadata: KycMetadata;
   readonly status: 'PENDING' | 'APPROVED' | 'REJECTED';
   readonly reason: string | null;
   readonly reviewer: string | null;
@@ -54,7 +68,20 @@ export interface KycSubmission {
   readonly reviewedAt: Date | null;
 }
 
+/** A submission with its identity data opened, for the operator reviewing it. */
+export interface KycSubmissionDetail extends KycSubmission {
+  readonly identity: KycIdentity;
+}
+
 const FIELDS = ['fullName', 'dateOfBirth', 'country', 'documentType', 'documentNumber'] as const;
+
+/** The sealing context: identity data opens only on its own submission of its own user. */
+const sealContext = (submissionId: number, userId: number): string => `kyc:${submissionId}:${userId}`;
+
+const metadataOf = (identity: Pick<KycIdentity, 'documentType' | 'country'>): KycMetadata => ({
+  documentType: identity.documentType,
+  country: identity.country,
+});
 
 const err = (code: string, message: string): AccountsError => new AccountsError(code, message);
 
@@ -125,7 +152,7 @@ export function checkKycIdentity(data: unknown, nowMs: number = Date.now()): Kyc
  */
 export async function submitKyc(
   db: Db,
-  ctx: Pick<IdentityContext, 'log' | 'now'>,
+  ctx: Pick<IdentityContext, 'key' | 'log' | 'now'>,
   userId: number,
   requestedTier: number,
   data: unknown,
@@ -154,9 +181,16 @@ export async function submitKyc(
     if (pending !== undefined) throw err('kyc.pending_exists', 'a submission is already waiting for review');
     const row = await trx
       .insertInto('kycSubmissions')
-      .values({ userId, requestedTier, data: JSON.stringify(identity) })
+      .values({ userId, requestedTier, data: JSON.stringify(metadataOf(identity)) })
       .returning('id')
       .executeTakeFirstOrThrow();
+    // Sealed once the row has its id (the context names it); both writes commit together, so
+    // no other transaction ever sees the row without its sealed data.
+    await trx
+      .updateTable('kycSubmissions')
+      .set({ dataEnc: seal(ctx.key, JSON.stringify(identity), sealContext(row.id, userId)) })
+      .where('id', '=', row.id)
+      .execute();
     await appendAudit(trx, {
       actor: userActor(userId),
       action: 'kyc.submitted',
@@ -175,11 +209,7 @@ export type KycDecision =
   | { readonly approve: true }
   | { readonly approve: false /** Required, shown to the user. */; readonly reason: string };
 
-function checkReviewer(reviewer: unknown): string {
-  if (typeof reviewer !== 'string' || !/^[A-Za-z0-9_.@-]{1,64}$/.test(reviewer))
-    throw err('kyc.invalid_reviewer', 'the reviewer is named by 1 to 64 letters, digits or _ . @ -');
-  return reviewer;
-}
+const checkReviewer = (reviewer: unknown): string => checkOperator(reviewer, 'kyc.invalid_reviewer');
 
 /**
  * Decides a PENDING submission: approve (the user's tier becomes the requested one, never
@@ -197,12 +227,8 @@ export async function reviewKyc(
   const operator = checkReviewer(reviewer);
   if (typeof submissionId !== 'number' || !Number.isSafeInteger(submissionId) || submissionId <= 0)
     throw err('kyc.not_found', 'no such KYC submission');
-  let reason: string | null = null;
-  if (decision.approve !== true) {
-    reason = typeof decision.reason === 'string' ? decision.reason.trim() : '';
-    if (reason.length === 0 || reason.length > 500 || /\p{Cc}/u.test(reason.replace(/\n/g, '')))
-      throw err('kyc.reason_required', 'a rejection needs a reason of 1 to 500 characters');
-  }
+  const reason =
+    decision.approve === true ? null : checkReason(decision.reason, 'kyc.reason_required', 'a rejection');
   const status = decision.approve === true ? 'APPROVED' : 'REJECTED';
   const reviewed = await inTransaction(db, async (trx) => {
     const sub = await trx
@@ -248,12 +274,25 @@ export async function reviewKyc(
   return reviewed;
 }
 
+/** The five identity fields of a JSON object, as strings ('' where one is missing). */
+function identityFields(data: Record<string, unknown>): KycIdentity {
+  const field = (k: (typeof FIELDS)[number]): string => (typeof data[k] === 'string' ? data[k] : '');
+  return {
+    fullName: field('fullName'),
+    dateOfBirth: field('dateOfBirth'),
+    country: field('country'),
+    documentType: field('documentType') as KycDocumentType,
+    documentNumber: field('documentNumber'),
+  };
+}
+
 function toSubmission(r: Selectable<KycSubmissionsTable>): KycSubmission {
   return {
     submissionId: r.id,
     userId: r.userId,
     requestedTier: r.requestedTier,
-    data: r.data as unknown as KycIdentity,
+    // Only these two fields: a row not yet sealed holds the whole identity in `data`.
+    metadata: metadataOf(identityFields(r.data)),
     status: r.status,
     reason: r.reason,
     reviewer: r.reviewer,
@@ -319,4 +358,96 @@ export async function kycStatus(db: Db, userId: number): Promise<KycStatus> {
             reviewedAt: latest.reviewedAt,
           },
   };
+}
+
+/**
+ * The identity data of one submission, opened for `reviewer` (an operator's name). The read is
+ * recorded ('kyc.viewed', the operator as actor) and committed before the data is opened, so
+ * that even a read that then fails leaves its trace. 'kyc.not_found', 'kyc.invalid_reviewer',
+ * 'crypto.open_failed' (the sealed data was altered, copied from another row, or sealed under
+ * another master key).
+ */
+export async function viewKycSubmission(
+  db: Db,
+  ctx: Pick<IdentityContext, 'key' | 'log'>,
+  submissionId: number,
+  reviewer: string,
+): Promise<KycSubmissionDetail> {
+  const operator = checkReviewer(reviewer);
+  if (typeof submissionId !== 'number' || !Number.isSafeInteger(submissionId) || submissionId <= 0)
+    throw err('kyc.not_found', 'no such KYC submission');
+  const row = await inTransaction(db, async (trx) => {
+    const sub = await trx
+      .selectFrom('kycSubmissions')
+      .selectAll()
+      .where('id', '=', submissionId)
+      .executeTakeFirst();
+    if (sub === undefined) throw err('kyc.not_found', 'no such KYC submission');
+    await appendAudit(trx, {
+      actor: `operator:${operator}`,
+      action: 'kyc.viewed',
+      userId: sub.userId,
+      detail: { submissionId },
+    });
+    return sub;
+  });
+  logOf(ctx).info({ userId: row.userId, submissionId, reviewer: operator }, 'kyc identity viewed');
+  return { ...toSubmission(row), identity: openIdentity(ctx.key, row) };
+}
+
+/** A row's identity data: opened from `data_enc`, or read from `data` on a row not yet sealed. */
+function openIdentity(key: MasterKey, row: Selectable<KycSubmissionsTable>): KycIdentity {
+  if (row.dataEnc === null) return identityFields(row.data);
+  const text = open(key, row.dataEnc, sealContext(row.id, row.userId));
+  return identityFields(JSON.parse(text) as Record<string, unknown>);
+}
+
+/**
+ * Seals the identity data of submissions written before it was sealed at rest (`data_enc`
+ * null): the data moves into `data_enc`, and `data` keeps only the metadata. Run with the
+ * master key after the migration that added the column; running it again finds nothing to do.
+ * Works in batches of `batchSize` rows, one transaction each, and records each batch in the
+ * audit log ('kyc.legacy_sealed'). Returns how many rows it sealed.
+ */
+export async function sealLegacyKycData(
+  db: Db,
+  ctx: Pick<IdentityContext, 'key' | 'log'>,
+  options: { readonly batchSize?: number } = {},
+): Promise<number> {
+  const batchSize = Math.min(Math.max(Math.trunc(options.batchSize ?? 500), 1), 5000);
+  let sealed = 0;
+  for (;;) {
+    const n = await inTransaction(db, async (trx) => {
+      const rows = await trx
+        .selectFrom('kycSubmissions')
+        .select(['id', 'userId', 'data'])
+        .where('dataEnc', 'is', null)
+        .orderBy('id')
+        .limit(batchSize)
+        .forUpdate()
+        .execute();
+      for (const r of rows) {
+        const identity = identityFields(r.data);
+        await trx
+          .updateTable('kycSubmissions')
+          .set({
+            data: JSON.stringify(metadataOf(identity)),
+            dataEnc: seal(ctx.key, JSON.stringify(identity), sealContext(r.id, r.userId)),
+          })
+          .where('id', '=', r.id)
+          .execute();
+      }
+      if (rows.length > 0)
+        await appendAudit(trx, {
+          actor: 'system',
+          action: 'kyc.legacy_sealed',
+          detail: { count: rows.length, firstId: rows[0]!.id, lastId: rows.at(-1)!.id },
+        });
+      return rows.length;
+    });
+    sealed += n;
+    if (n < batchSize) break;
+  }
+  if (sealed > 0) logOf(ctx).info({ sealed }, 'legacy kyc identity data sealed');
+  return sealed;
 }

@@ -197,6 +197,27 @@ export async function revokeSession(
 }
 
 /**
+ * Ends every session of `userId` not yet ended, except `exceptSessionId` (when it is one of
+ * theirs), inside the caller's transaction; the caller records the audit entry that explains
+ * it. Returns how many were ended.
+ */
+export async function endSessions(
+  trx: Transaction<Database>,
+  userId: number,
+  nowMs: number,
+  exceptSessionId?: string,
+): Promise<number> {
+  let q = trx
+    .updateTable('sessions')
+    .set({ revokedAt: new Date(nowMs) })
+    .where('userId', '=', userId)
+    .where('revokedAt', 'is', null);
+  if (exceptSessionId !== undefined) q = q.where('id', '!=', exceptSessionId);
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/**
  * Ends every session of the user (sign out everywhere), except `exceptSessionId` when given
  * (the one making the request). Returns how many were ended.
  */
@@ -208,14 +229,7 @@ export async function revokeAllSessions(
 ): Promise<number> {
   checkUserId(userId);
   const count = await inTransaction(db, async (trx) => {
-    let q = trx
-      .updateTable('sessions')
-      .set({ revokedAt: new Date(nowOf(ctx)) })
-      .where('userId', '=', userId)
-      .where('revokedAt', 'is', null);
-    if (options.exceptSessionId !== undefined) q = q.where('id', '!=', options.exceptSessionId);
-    const r = await q.executeTakeFirst();
-    const n = Number(r.numUpdatedRows);
+    const n = await endSessions(trx, userId, nowOf(ctx), options.exceptSessionId);
     await appendAudit(trx, {
       actor: userActor(userId),
       action: 'session.revoked_all',

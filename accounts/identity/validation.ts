@@ -83,3 +83,24 @@ export function cleanUserAgent(ua: unknown): string | null {
   const t = ua.replace(/[\p{Cc}]/gu, '').slice(0, 256);
   return t === '' ? null : t;
 }
+
+/**
+ * An operator's name as recorded (audit actor "operator:<name>"): 1 to 64 letters, digits or
+ * _ . @ -, so that it cannot forge another actor or break a log line. Fails with `code`.
+ */
+export function checkOperator(operator: unknown, code: string): string {
+  if (typeof operator !== 'string' || !/^[A-Za-z0-9_.@-]{1,64}$/.test(operator))
+    throw new AccountsError(code, 'the operator is named by 1 to 64 letters, digits or _ . @ -');
+  return operator;
+}
+
+/**
+ * A reason an operator gives (shown to the user, kept in the audit log): 1 to 500 characters
+ * after trimming, line breaks allowed, no other control characters. Fails with `code`.
+ */
+export function checkReason(reason: unknown, code: string, what: string): string {
+  const r = typeof reason === 'string' ? reason.trim() : '';
+  if (r.length === 0 || r.length > 500 || /\p{Cc}/u.test(r.replace(/\n/g, '')))
+    throw new AccountsError(code, `${what} needs a reason of 1 to 500 characters`);
+  return r;
+}

@@ -215,10 +215,43 @@ describe('API keys', () => {
         assert.equal(await resolveApiKey(adb.db, ctx.key, k), null);
     });
 
+    it('refuses the withdraw permission without an IP allow-list, as Binance does', async () => {
+      for (const ipAllow of [undefined, []])
+        await rejectsWith(
+          createApiKey(adb.db, ctx, alice, { label: 'w', permissions: { withdraw: true }, ipAllow }),
+          'apikey.withdraw_needs_ip',
+        );
+      const err = await createApiKey(adb.db, ctx, alice, {
+        label: 'w',
+        permissions: { withdraw: true },
+      }).catch((e: unknown) => e as Error);
+      assert.match((err as Error).message, /withdraw.*IP addresses/);
+      assert.deepEqual(await listApiKeys(adb.db, alice), []);
+      const k = await createApiKey(adb.db, ctx, alice, {
+        label: 'w',
+        permissions: { withdraw: true },
+        ipAllow: ['198.51.100.4'],
+      });
+      assert.deepEqual(k.permissions, { read: true, trade: false, withdraw: true });
+      assert.equal((await resolveApiKey(adb.db, ctx.key, k.apiKey))?.canWithdraw, true);
+    });
+
+    it('never resolves a key without an allow-list as able to withdraw, however its row was written', async () => {
+      const k = await createApiKey(adb.db, ctx, alice, {
+        label: 'w',
+        permissions: { trade: true, withdraw: true },
+        ipAllow: ['198.51.100.4'],
+      });
+      await adb.db.updateTable('apiKeys').set({ ipAllow: [] }).where('id', '=', k.keyId).execute();
+      const r = await resolveApiKey(adb.db, ctx.key, k.apiKey);
+      assert.deepEqual([r?.canRead, r?.canTrade, r?.canWithdraw], [true, true, false]);
+    });
+
     it("reports the owner's status and KYC tier to the gateway", async () => {
       const k = await createApiKey(adb.db, ctx, alice, {
         label: 'k',
         permissions: { trade: true, withdraw: true },
+        ipAllow: ['198.51.100.4'],
       });
       await adb.db
         .updateTable('users')

@@ -3,6 +3,7 @@ import { verifyAuditLog } from '../../accounts/audit/audit-log.ts';
 import { MasterKey } from '../../accounts/crypto/master-key.ts';
 import type { AccountsDb } from '../../accounts/db/database.ts';
 import { isAccountsError } from '../../accounts/errors.ts';
+import { createApiKey, resolveApiKey } from '../../accounts/identity/api-key.service.ts';
 import type { IdentityContext } from '../../accounts/identity/identity-context.ts';
 import { createPasswordHasher, type PasswordHasher } from '../../accounts/identity/password-hasher.ts';
 import {
@@ -12,7 +13,13 @@ import {
   revokeAllSessions,
   revokeSession,
 } from '../../accounts/identity/session.service.ts';
-import { getUser, login, register } from '../../accounts/identity/user.service.ts';
+import {
+  changePassword,
+  getUser,
+  login,
+  register,
+  setUserStatus,
+} from '../../accounts/identity/user.service.ts';
 import { forEachDialect, truncateAll } from './dialects.ts';
 
 const PASSWORD = 'Correct horse 42';
@@ -227,7 +234,7 @@ describe('identity: users and sessions', () => {
           login(adb.db, ctx, 'alice@example.com', 'Wrong password 1'),
           'auth.invalid_credentials',
         );
-        await rejectsWith(login(adb.db, ctx, 'alice@example.com', PASSWORD), 'auth.account_disabled');
+        await rejectsWith(login(adb.db, ctx, 'alice@example.com', PASSWORD), 'auth.disabled');
       });
 
       it('upgrades a hash made at an older cost on sign-in', async () => {
@@ -315,6 +322,206 @@ describe('identity: users and sessions', () => {
         await rejectsWith(revokeSession(adb.db, ctx, bob, a.sessionId), 'session.not_found');
         assert.equal(await revokeAllSessions(adb.db, ctx, bob), 1);
         await authenticate(adb.db, a.sessionToken, ctx);
+      });
+    });
+
+    describe('password change', () => {
+      const NEW = 'Battery staple 77';
+      let alice: number;
+      let bob: number;
+      beforeEach(async () => {
+        alice = (await register(adb.db, ctx, 'alice@example.com', PASSWORD)).userId;
+        bob = (await register(adb.db, ctx, 'bob@example.com', PASSWORD)).userId;
+      });
+
+      const hashOf = async (userId: number): Promise<string> =>
+        (
+          await adb.db
+            .selectFrom('users')
+            .select('passwordHash')
+            .where('id', '=', userId)
+            .executeTakeFirstOrThrow()
+        ).passwordHash;
+
+      it('replaces the password and ends every session but the one kept', async () => {
+        const a = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        const b = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        const current = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        const changed = await changePassword(adb.db, ctx, alice, PASSWORD, NEW, {
+          keepSessionId: current.sessionId,
+          ip: '10.0.0.9',
+        });
+        assert.deepEqual(changed, { userId: alice, revokedSessions: 2 });
+        for (const s of [a, b])
+          await rejectsWith(authenticate(adb.db, s.sessionToken, ctx), 'auth.session_revoked');
+        await authenticate(adb.db, current.sessionToken, ctx);
+        await rejectsWith(login(adb.db, ctx, 'alice@example.com', PASSWORD), 'auth.invalid_credentials');
+        await login(adb.db, ctx, 'alice@example.com', NEW);
+        const audit = await adb.db
+          .selectFrom('auditLog')
+          .selectAll()
+          .where('action', '=', 'user.password_changed')
+          .executeTakeFirstOrThrow();
+        assert.deepEqual(
+          [audit.actor, audit.userId, audit.ip, audit.detail.revokedSessions],
+          [`user:${alice}`, alice, '10.0.0.9', 2],
+        );
+        const all = JSON.stringify(await adb.db.selectFrom('auditLog').selectAll().execute());
+        assert.ok(!all.includes(PASSWORD) && !all.includes(NEW));
+        assert.ok(!all.includes(await hashOf(alice)));
+        assert.equal((await verifyAuditLog(adb.db)).ok, true);
+      });
+
+      it('ends every session when none is kept', async () => {
+        const a = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        assert.equal((await changePassword(adb.db, ctx, alice, PASSWORD, NEW)).revokedSessions, 1);
+        await rejectsWith(authenticate(adb.db, a.sessionToken, ctx), 'auth.session_revoked');
+      });
+
+      it("keeps only the user's own session: another user's session id changes nothing", async () => {
+        const mine = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        const bobs = await login(adb.db, ctx, 'bob@example.com', PASSWORD);
+        const changed = await changePassword(adb.db, ctx, alice, PASSWORD, NEW, {
+          keepSessionId: bobs.sessionId,
+        });
+        assert.equal(changed.revokedSessions, 1);
+        await rejectsWith(authenticate(adb.db, mine.sessionToken, ctx), 'auth.session_revoked');
+        await authenticate(adb.db, bobs.sessionToken, ctx);
+        await login(adb.db, ctx, 'bob@example.com', PASSWORD);
+        // Bob's password is not Alice's new one.
+        await rejectsWith(login(adb.db, ctx, 'bob@example.com', NEW), 'auth.invalid_credentials');
+      });
+
+      it('refuses a wrong current password and counts it toward the lockout', async () => {
+        const s = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        const before = await hashOf(alice);
+        for (let i = 0; i < 4; i++)
+          await rejectsWith(
+            changePassword(adb.db, ctx, alice, `Wrong password ${i}`, NEW),
+            'auth.invalid_credentials',
+          );
+        // The fifth failure may be a sign-in: both count alike.
+        await rejectsWith(
+          login(adb.db, ctx, 'alice@example.com', 'Wrong password 5'),
+          'auth.invalid_credentials',
+        );
+        // Locked: the right password no longer helps, and gives no other answer than a wrong one.
+        await rejectsWith(changePassword(adb.db, ctx, alice, PASSWORD, NEW), 'auth.locked');
+        await rejectsWith(changePassword(adb.db, ctx, alice, PASSWORD, PASSWORD), 'auth.locked');
+        await rejectsWith(login(adb.db, ctx, 'alice@example.com', PASSWORD), 'auth.locked');
+        assert.equal(await hashOf(alice), before);
+        await authenticate(adb.db, s.sessionToken, ctx);
+        const a = await actions();
+        assert.equal(a.filter((x) => x === 'user.password_change_failed').length, 6);
+        assert.equal(a.filter((x) => x === 'auth.locked').length, 1);
+        assert.ok(!a.includes('user.password_changed'));
+        // Once the lock runs out, the right password works again.
+        clock += 15 * MINUTE;
+        await changePassword(adb.db, ctx, alice, PASSWORD, NEW);
+      });
+
+      it('refuses a new password that breaks the rules, without counting a failure', async () => {
+        for (const bad of ['Short 1', 'alllowercaseletters', 'alice@example.com', 'x'.repeat(129), undefined])
+          await rejectsWith(
+            changePassword(adb.db, ctx, alice, 'Wrong password 1', bad as string),
+            'user.invalid_password',
+          );
+        await rejectsWith(changePassword(adb.db, ctx, alice, PASSWORD, PASSWORD), 'user.invalid_password');
+        const row = await adb.db
+          .selectFrom('users')
+          .select('failedLogins')
+          .where('id', '=', alice)
+          .executeTakeFirstOrThrow();
+        assert.equal(row.failedLogins, 0);
+        await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+      });
+
+      it('refuses an unknown user and a disabled account', async () => {
+        for (const id of [0, -1, 1.5, 999_999])
+          await rejectsWith(changePassword(adb.db, ctx, id, PASSWORD, NEW), 'user.not_found');
+        await setUserStatus(adb.db, ctx, bob, 'DISABLED', 'ops', 'closed at the owner\u2019s request');
+        await rejectsWith(changePassword(adb.db, ctx, bob, PASSWORD, NEW), 'user.disabled');
+      });
+    });
+
+    describe('account status (operators)', () => {
+      let alice: number;
+      beforeEach(async () => {
+        alice = (await register(adb.db, ctx, 'alice@example.com', PASSWORD)).userId;
+        await register(adb.db, ctx, 'bob@example.com', PASSWORD);
+      });
+
+      it('disables an account: its sessions end, sign-in is refused, its keys resolve as disabled', async () => {
+        const a = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        const b = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        const bobs = await login(adb.db, ctx, 'bob@example.com', PASSWORD);
+        const key = await createApiKey(adb.db, ctx, alice, { label: 'bot', permissions: { trade: true } });
+        const r = await setUserStatus(adb.db, ctx, alice, 'DISABLED', 'ops.jane', 'fraud report 12');
+        assert.deepEqual(r, { userId: alice, status: 'DISABLED', changed: true, revokedSessions: 2 });
+        const rows = await adb.db
+          .selectFrom('sessions')
+          .select(['id', 'revokedAt'])
+          .where('userId', '=', alice)
+          .execute();
+        assert.ok(rows.every((row) => row.revokedAt !== null));
+        for (const s of [a, b]) await assert.rejects(authenticate(adb.db, s.sessionToken, ctx));
+        await authenticate(adb.db, bobs.sessionToken, ctx);
+        await rejectsWith(login(adb.db, ctx, 'alice@example.com', PASSWORD), 'auth.disabled');
+        const resolved = await resolveApiKey(adb.db, ctx.key, key.apiKey);
+        assert.deepEqual([resolved?.keyId, resolved?.userStatus], [key.keyId, 'DISABLED']);
+        assert.equal((await getUser(adb.db, alice)).status, 'DISABLED');
+        const audit = await adb.db
+          .selectFrom('auditLog')
+          .selectAll()
+          .where('action', '=', 'user.disabled')
+          .executeTakeFirstOrThrow();
+        assert.deepEqual(
+          [audit.actor, audit.userId, audit.detail.reason, audit.detail.revokedSessions],
+          ['operator:ops.jane', alice, 'fraud report 12', 2],
+        );
+      });
+
+      it('enables it again: sign-in works, the ended sessions stay ended', async () => {
+        const a = await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        await setUserStatus(adb.db, ctx, alice, 'DISABLED', 'ops', 'investigation');
+        const r = await setUserStatus(adb.db, ctx, alice, 'ACTIVE', 'ops.lead', 'cleared');
+        assert.deepEqual(r, { userId: alice, status: 'ACTIVE', changed: true, revokedSessions: 0 });
+        await rejectsWith(authenticate(adb.db, a.sessionToken, ctx), 'auth.session_revoked');
+        await login(adb.db, ctx, 'alice@example.com', PASSWORD);
+        const audit = await adb.db
+          .selectFrom('auditLog')
+          .select(['actor', 'detail'])
+          .where('action', '=', 'user.enabled')
+          .executeTakeFirstOrThrow();
+        assert.deepEqual([audit.actor, audit.detail.reason], ['operator:ops.lead', 'cleared']);
+        assert.equal((await verifyAuditLog(adb.db)).ok, true);
+      });
+
+      it('changes nothing, and records nothing, when the status is already the one asked for', async () => {
+        const before = (await actions()).length;
+        const r = await setUserStatus(adb.db, ctx, alice, 'ACTIVE', 'ops', 'no-op');
+        assert.deepEqual([r.changed, r.revokedSessions], [false, 0]);
+        assert.equal((await actions()).length, before);
+      });
+
+      it('refuses an unknown status, an unnamed operator, a missing reason or an unknown user', async () => {
+        await rejectsWith(
+          setUserStatus(adb.db, ctx, alice, 'BANNED' as never, 'ops', 'x'),
+          'user.invalid_status',
+        );
+        for (const op of ['', 'ops jane', 'ops;drop', 'x'.repeat(65), 7])
+          await rejectsWith(
+            setUserStatus(adb.db, ctx, alice, 'DISABLED', op as string, 'reason'),
+            'user.invalid_operator',
+          );
+        for (const reason of ['', '   ', 'x'.repeat(501), 'bell\u0007', undefined])
+          await rejectsWith(
+            setUserStatus(adb.db, ctx, alice, 'DISABLED', 'ops', reason as string),
+            'user.reason_required',
+          );
+        for (const id of [0, 999_999])
+          await rejectsWith(setUserStatus(adb.db, ctx, id, 'DISABLED', 'ops', 'reason'), 'user.not_found');
+        assert.equal((await getUser(adb.db, alice)).status, 'ACTIVE');
       });
     });
   });

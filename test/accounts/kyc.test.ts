@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { verifyAuditLog } from '../../accounts/audit/audit-log.ts';
 import { MasterKey } from '../../accounts/crypto/master-key.ts';
 import type { AccountsDb } from '../../accounts/db/database.ts';
+import * as sealedMigration from '../../accounts/db/migrations/2026_11_28_19_00_00_kyc_sealed_identity.ts';
 import { isAccountsError } from '../../accounts/errors.ts';
 import type { IdentityContext } from '../../accounts/identity/identity-context.ts';
 import {
@@ -8,13 +10,25 @@ import {
   kycStatus,
   listPendingKyc,
   reviewKyc,
+  sealLegacyKycData,
   submitKyc,
+  viewKycSubmission,
 } from '../../accounts/identity/kyc.service.ts';
 import { createPasswordHasher } from '../../accounts/identity/password-hasher.ts';
 import { register } from '../../accounts/identity/user.service.ts';
 import { forEachDialect, truncateAll } from './dialects.ts';
 
 const NOW = Date.UTC(2026, 10, 28, 12);
+/** IDENTITY as checkKycIdentity normalises it. */
+const NORMALISED = {
+  fullName: 'Alice Marie O\u2019Neil-Durand',
+  dateOfBirth: '1990-04-30',
+  country: 'FR',
+  documentType: 'PASSPORT',
+  documentNumber: '12AB34567',
+};
+/** What identifies the person: none of it may be readable without the master key. */
+const IDENTIFYING = ['O\u2019Neil', '1990-04-30', '12AB34567'];
 const IDENTITY = {
   fullName: 'Alice Marie O\u2019Neil-Durand',
   dateOfBirth: '1990-04-30',
@@ -110,7 +124,7 @@ describe('KYC', () => {
       const { submissionId } = await submitKyc(adb.db, ctx, alice, 1, IDENTITY, { ip: '10.0.0.1' });
       const pending = await listPendingKyc(adb.db);
       assert.deepEqual(
-        pending.map((p) => [p.submissionId, p.userId, p.requestedTier, p.status, p.data.country]),
+        pending.map((p) => [p.submissionId, p.userId, p.requestedTier, p.status, p.metadata.country]),
         [[submissionId, alice, 1, 'PENDING', 'FR']],
       );
       assert.equal((await kycStatus(adb.db, alice)).latest?.status, 'PENDING');
@@ -241,6 +255,134 @@ describe('KYC', () => {
       assert.equal(rows[3]!.detail.reason, 'expired document');
       const text = JSON.stringify(rows);
       assert.ok(!text.includes('12AB34567') && !text.includes('1990-04-30'));
+    });
+
+    describe('identity data at rest', () => {
+      const rowOf = (submissionId: number) =>
+        adb.db
+          .selectFrom('kycSubmissions')
+          .selectAll()
+          .where('id', '=', submissionId)
+          .executeTakeFirstOrThrow();
+      const auditOf = (action: string) =>
+        adb.db.selectFrom('auditLog').selectAll().where('action', '=', action).orderBy('id').execute();
+
+      it('is sealed: the row keeps only the document type and the country in clear', async () => {
+        const { submissionId } = await submitKyc(adb.db, ctx, alice, 1, IDENTITY);
+        const row = await rowOf(submissionId);
+        assert.deepEqual(row.data, { documentType: 'PASSPORT', country: 'FR' });
+        assert.match(row.dataEnc ?? '', /^v1\./);
+        const text = JSON.stringify(row);
+        for (const s of IDENTIFYING) assert.ok(!text.includes(s), `"${s}" is readable in the row`);
+        const [listed] = await listPendingKyc(adb.db);
+        assert.deepEqual(listed?.metadata, { documentType: 'PASSPORT', country: 'FR' });
+        const shown = JSON.stringify([
+          listed,
+          await reviewKyc(adb.db, ctx, submissionId, 'ops', { approve: true }),
+        ]);
+        for (const s of IDENTIFYING) assert.ok(!shown.includes(s), `"${s}" is in a listing`);
+      });
+
+      it('opens for a named reviewer, and every read is in the audit log', async () => {
+        const { submissionId } = await submitKyc(adb.db, ctx, alice, 2, IDENTITY);
+        const seen = await viewKycSubmission(adb.db, ctx, submissionId, 'ops.jane');
+        assert.deepEqual(seen.identity, NORMALISED);
+        assert.deepEqual(
+          [seen.submissionId, seen.userId, seen.requestedTier, seen.status, seen.metadata.country],
+          [submissionId, alice, 2, 'PENDING', 'FR'],
+        );
+        await viewKycSubmission(adb.db, ctx, submissionId, 'ops.joe');
+        const reads = await auditOf('kyc.viewed');
+        assert.deepEqual(
+          reads.map((r) => [r.actor, r.userId, r.detail.submissionId]),
+          [
+            ['operator:ops.jane', alice, submissionId],
+            ['operator:ops.joe', alice, submissionId],
+          ],
+        );
+        const audit = JSON.stringify(await adb.db.selectFrom('auditLog').selectAll().execute());
+        for (const s of IDENTIFYING) assert.ok(!audit.includes(s), `"${s}" is in the audit log`);
+        assert.equal((await verifyAuditLog(adb.db)).ok, true);
+      });
+
+      it('opens for no one unnamed, and not for a submission that does not exist', async () => {
+        const { submissionId } = await submitKyc(adb.db, ctx, alice, 1, IDENTITY);
+        for (const reviewer of ['', 'ops jane', 7])
+          await rejectsWith(
+            viewKycSubmission(adb.db, ctx, submissionId, reviewer as string),
+            'kyc.invalid_reviewer',
+          );
+        for (const id of [0, -1, 1.5, 424_242])
+          await rejectsWith(viewKycSubmission(adb.db, ctx, id, 'ops'), 'kyc.not_found');
+        assert.deepEqual(await auditOf('kyc.viewed'), []);
+      });
+
+      it('never opens on another row, for another owner, or under another master key', async () => {
+        const a = await submitKyc(adb.db, ctx, alice, 1, IDENTITY);
+        const b = await submitKyc(adb.db, ctx, bob, 1, { ...IDENTITY, fullName: 'Bob Stone' });
+        // Alice's sealed data copied onto Bob's submission.
+        const sealed = (await rowOf(a.submissionId)).dataEnc;
+        await adb.db
+          .updateTable('kycSubmissions')
+          .set({ dataEnc: sealed })
+          .where('id', '=', b.submissionId)
+          .execute();
+        await rejectsWith(viewKycSubmission(adb.db, ctx, b.submissionId, 'ops'), 'crypto.open_failed');
+        // Alice's submission moved to Bob's account (his own decided first: one pending each).
+        await reviewKyc(adb.db, ctx, b.submissionId, 'ops', { approve: false, reason: 'unreadable' });
+        await adb.db
+          .updateTable('kycSubmissions')
+          .set({ userId: bob })
+          .where('id', '=', a.submissionId)
+          .execute();
+        await rejectsWith(viewKycSubmission(adb.db, ctx, a.submissionId, 'ops'), 'crypto.open_failed');
+        await adb.db
+          .updateTable('kycSubmissions')
+          .set({ userId: alice })
+          .where('id', '=', a.submissionId)
+          .execute();
+        await rejectsWith(
+          viewKycSubmission(adb.db, { ...ctx, key: MasterKey.generate() }, a.submissionId, 'ops'),
+          'crypto.open_failed',
+        );
+        assert.deepEqual((await viewKycSubmission(adb.db, ctx, a.submissionId, 'ops')).identity, NORMALISED);
+        // Each attempt was recorded, the failed ones too.
+        assert.equal((await auditOf('kyc.viewed')).length, 4);
+      });
+
+      it('arrives by a migration that runs on a table with rows, and old rows are sealed with the key', async () => {
+        // The table as it was before the migration, holding a submission in the old form.
+        await sealedMigration.down(adb.db);
+        const legacy = await adb.db
+          .insertInto('kycSubmissions')
+          .values({ userId: alice, requestedTier: 1, data: JSON.stringify(NORMALISED) })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        await sealedMigration.up(adb.db);
+        assert.equal((await rowOf(legacy.id)).dataEnc, null);
+        // Read in both forms meanwhile; listed without the identity.
+        assert.deepEqual((await listPendingKyc(adb.db))[0]?.metadata, {
+          documentType: 'PASSPORT',
+          country: 'FR',
+        });
+        assert.deepEqual((await viewKycSubmission(adb.db, ctx, legacy.id, 'ops')).identity, NORMALISED);
+        const fresh = await submitKyc(adb.db, ctx, bob, 1, IDENTITY);
+
+        assert.equal(await sealLegacyKycData(adb.db, ctx, { batchSize: 1 }), 1);
+        const row = await rowOf(legacy.id);
+        assert.deepEqual(row.data, { documentType: 'PASSPORT', country: 'FR' });
+        for (const s of IDENTIFYING) assert.ok(!JSON.stringify(row).includes(s));
+        assert.deepEqual((await viewKycSubmission(adb.db, ctx, legacy.id, 'ops')).identity, NORMALISED);
+        assert.deepEqual(
+          (await viewKycSubmission(adb.db, ctx, fresh.submissionId, 'ops')).identity,
+          NORMALISED,
+        );
+        assert.equal(await sealLegacyKycData(adb.db, ctx), 0);
+        assert.deepEqual(
+          (await auditOf('kyc.legacy_sealed')).map((r) => [r.actor, r.detail.count]),
+          [['system', 1]],
+        );
+      });
     });
   });
 });

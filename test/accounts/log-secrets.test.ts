@@ -8,11 +8,11 @@ import { loadMasterKey, masterKeyBytes } from '../../accounts/crypto/master-key.
 import type { AccountsDb } from '../../accounts/db/database.ts';
 import { createApiKey, deleteApiKey, resolveApiKey } from '../../accounts/identity/api-key.service.ts';
 import type { IdentityContext } from '../../accounts/identity/identity-context.ts';
-import { reviewKyc, submitKyc } from '../../accounts/identity/kyc.service.ts';
+import { reviewKyc, submitKyc, viewKycSubmission } from '../../accounts/identity/kyc.service.ts';
 import { createPasswordHasher } from '../../accounts/identity/password-hasher.ts';
 import { authenticate, logout, revokeAllSessions } from '../../accounts/identity/session.service.ts';
 import { confirmTotp, disableTotp, secondFactor, setupTotp } from '../../accounts/identity/totp.service.ts';
-import { login, register } from '../../accounts/identity/user.service.ts';
+import { changePassword, login, register, setUserStatus } from '../../accounts/identity/user.service.ts';
 import { createLogger } from '../../accounts/logger.ts';
 import { forEachDialect } from './dialects.ts';
 
@@ -46,7 +46,7 @@ describe('no secret reaches a log', () => {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('in registration, sign-in, sessions, TOTP, API keys and KYC, nor in the audit log', async function () {
+    it('in registration, sign-in, password change, sessions, TOTP, API keys, KYC and account status, nor in the audit log', async function () {
       this.timeout(60_000);
       const { stream, lines } = capture();
       const log = createLogger({ destination: stream, level: 'trace' });
@@ -122,14 +122,18 @@ describe('no secret reaches a log', () => {
         await disableTotp(adb.db, ctx, userId, forDisable);
 
         // API keys: create (the secret shown once), resolve (the secret in memory), delete.
-        const hmac = await createApiKey(adb.db, ctx, userId, { label: 'bot', permissions: { trade: true } });
+        const hmac = await createApiKey(adb.db, ctx, userId, {
+          label: 'bot',
+          permissions: { trade: true, withdraw: true },
+          ipAllow: ['10.0.0.1'],
+        });
         keep(hmac.secretKey);
         log.info({ key: hmac }, 'created key as returned');
         const resolved = await resolveApiKey(adb.db, key, hmac.apiKey);
         log.info({ resolved }, 'resolved key');
         await deleteApiKey(adb.db, ctx, userId, hmac.keyId);
 
-        // KYC, sessions.
+        // KYC: the identity data is not secret, but it identifies a person: kept out too.
         const { submissionId } = await submitKyc(adb.db, ctx, userId, 1, {
           fullName: 'Alice Liddell',
           dateOfBirth: '1990-04-30',
@@ -137,14 +141,32 @@ describe('no secret reaches a log', () => {
           documentType: 'PASSPORT',
           documentNumber: 'PX9988776',
         });
+        keep('Alice Liddell', '1990-04-30', 'PX9988776');
+        const viewed = await viewKycSubmission(adb.db, ctx, submissionId, 'ops');
+        log.info({ submission: viewed }, 'a careless reviewer tool');
         await reviewKyc(adb.db, ctx, submissionId, 'ops', { approve: true });
+
+        // Password change: a wrong current one, then the right one; sessions.
+        const renewed = 'Looking Glass 7 Alice';
+        keep(renewed);
+        await changePassword(adb.db, ctx, userId, wrong, renewed).catch((err: unknown) =>
+          log.warn({ err }, 'refused'),
+        );
+        await changePassword(adb.db, ctx, userId, password, renewed, { keepSessionId: s1.sessionId });
         await logout(adb.db, ctx, s1.sessionToken);
         await revokeAllSessions(adb.db, ctx, userId);
+
+        // An operator disables the account: sign-in refused even with the right password.
+        await setUserStatus(adb.db, ctx, userId, 'DISABLED', 'ops', 'account review');
+        await login(adb.db, ctx, 'alice@example.com', renewed).catch((err: unknown) =>
+          log.warn({ err }, 'refused'),
+        );
 
         // What the database itself keeps that must not leak either.
         const user = await adb.db.selectFrom('users').select(['passwordHash']).executeTakeFirstOrThrow();
         const sealed = await adb.db.selectFrom('apiKeys').select('secretEnc').executeTakeFirstOrThrow();
-        keep(user.passwordHash, sealed.secretEnc);
+        const kyc = await adb.db.selectFrom('kycSubmissions').select('dataEnc').executeTakeFirstOrThrow();
+        keep(user.passwordHash, sealed.secretEnc, kyc.dataEnc);
       } finally {
         await ctx.hasher.close();
       }
@@ -158,6 +180,10 @@ describe('no secret reaches a log', () => {
         'second factor enabled',
         'api key created',
         'kyc reviewed',
+        'kyc identity viewed',
+        'password change refused',
+        'password changed',
+        'account status set',
         'development master key',
       ])
         assert.ok(text.includes(msg), `no log line says "${msg}"`);
