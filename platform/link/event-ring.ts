@@ -6,6 +6,7 @@
  */
 import { RECORD_BYTES, RecordViews, seqAt } from '../../engine/index.ts';
 
+/** Recently released event records, in seq order, by absolute position. */
 export class EventRing {
   readonly capacity: number;
   private readonly views: RecordViews;

@@ -56,7 +56,6 @@ export const FrameType = {
   /** server -> client: released event records, in seq order. */
   Events: 23,
 } as const;
-export type FrameTypeName = keyof typeof FrameType;
 
 /** Why the server closes a connection (GOODBYE). */
 export const GoodbyeCode = {
@@ -90,12 +89,14 @@ export class LinkProtocolError extends Error {
 // ---------------------------------------------------------------------------------------
 // Decoded frames
 
+/** HELLO, decoded: the token stays bytes (compared as a digest, never turned into text). */
 export interface HelloFrame {
   readonly type: 'Hello';
   readonly magic: number;
   readonly version: number;
   readonly token: Buffer;
 }
+/** WELCOME, decoded. */
 export interface WelcomeFrame {
   readonly type: 'Welcome';
   readonly version: number;
@@ -105,21 +106,25 @@ export interface WelcomeFrame {
   readonly releasedSeq: number;
   readonly marketsJson: string;
 }
+/** GOODBYE, decoded. */
 export interface GoodbyeFrame {
   readonly type: 'Goodbye';
   readonly code: number;
   readonly reason: string;
 }
+/** PING or PONG, decoded. */
 export interface PingFrame {
   readonly type: 'Ping' | 'Pong';
   readonly nonce: number;
 }
+/** SUBMIT, decoded. */
 export interface SubmitFrame {
   readonly type: 'Submit';
   readonly requestId: number;
   /** The command record's 192 bytes (a view into the frame). */
   readonly record: Buffer;
 }
+/** SUBMITTED, decoded. */
 export interface SubmittedFrame {
   readonly type: 'Submitted';
   readonly requestId: number;
@@ -128,36 +133,43 @@ export interface SubmittedFrame {
   /** count x 192 bytes of event records (a view into the frame). */
   readonly records: Buffer;
 }
+/** FAILED, decoded. */
 export interface FailedFrame {
   readonly type: 'Failed';
   readonly requestId: number;
   readonly code: number;
   readonly reason: string;
 }
+/** BALANCES, decoded. */
 export interface BalancesFrame {
   readonly type: 'Balances';
   readonly requestId: number;
   readonly userId: number;
 }
+/** BALANCES_REPLY, decoded. */
 export interface BalancesReplyFrame {
   readonly type: 'BalancesReply';
   readonly requestId: number;
   readonly balances: Balance[];
 }
+/** SUBSCRIBE, decoded. */
 export interface SubscribeFrame {
   readonly type: 'Subscribe';
   /** Stream the events of every seq above this one; -1 for "from now". */
   readonly afterSeq: number;
 }
+/** SUBSCRIBED, decoded. */
 export interface SubscribedFrame {
   readonly type: 'Subscribed';
   readonly afterSeq: number;
 }
+/** RESYNC, decoded. */
 export interface ResyncFrame {
   readonly type: 'Resync';
   readonly requestedAfterSeq: number;
   readonly afterSeq: number;
 }
+/** EVENTS, decoded. */
 export interface EventsFrame {
   readonly type: 'Events';
   readonly count: number;
