@@ -4,6 +4,8 @@
  * never reaches into another room's storage; it asks through these.
  */
 
+import type { Balance, CommandInput, EngineEvent, Markets } from '../engine/index.ts';
+
 /** How a request is signed with a key: HMAC-SHA256 (hex) or Ed25519 (base64), as on Binance. */
 export type ApiKeyType = 'HMAC' | 'ED25519';
 
@@ -45,4 +47,38 @@ export interface ApiKeyLookup {
 export interface Clock {
   /** Wall-clock time in microseconds since the Unix epoch (an integer). */
   nowMicros(): number;
+}
+
+/**
+ * The core as the trading routes see it. The platform passes its CoreClient
+ * (platform/link/core-client.ts), in process or over the link; tests pass a Core.
+ *
+ * Failures: `submit` and `balancesOf` may reject with an error carrying a dotted `code`
+ * string (the link's CoreLinkError): 'link.status_unknown' (the command was sent, its fate is
+ * unknown: Binance -1007), 'link.busy' / 'link.unavailable' (not applied, retry: -1008),
+ * 'link.closed' (shutting down: -1016). The gateway matches on the `code` property only, so
+ * it depends on no implementation.
+ */
+export interface EngineAccess {
+  /** The markets the core runs (the same on every gateway). */
+  readonly markets: Markets;
+  /** Sends one command; resolves with its events once they are durable. */
+  submit(input: CommandInput): Promise<EngineEvent[]>;
+  /** One user's balances now (free and locked per asset id; [] for a user the core does not know). */
+  balancesOf(userId: number): Promise<Balance[]>;
+}
+
+/** A user's commission rates, in parts per million of the received amount (1000 = 0.1%). */
+export interface CommissionPpm {
+  readonly makerPpm: number;
+  readonly takerPpm: number;
+}
+
+/**
+ * Where a user's commission rates come from (the platform: the user's own rates, else the
+ * exchange default; the same rates the engine charges).
+ */
+export interface FeeRates {
+  /** `userId`'s maker and taker rates. */
+  rates(userId: number): Promise<CommissionPpm>;
 }

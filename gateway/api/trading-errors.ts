@@ -1,0 +1,94 @@
+/**
+ * How the trading routes turn failures into Binance replies: the engine's rejections (through
+ * the one ResultCode table, gateway/binance/errors.ts `errorForResult`), the core link's
+ * failures (matched by their dotted `code`, so that the gateway imports nothing of the
+ * platform), and error values that carry a `data` part (cancel-replace's -2021 / -2022).
+ */
+import type { EngineEvent, ResultCode } from '../../engine/index.ts';
+import {
+  BinanceApiError,
+  BinanceCode,
+  type BinanceError,
+  binanceError,
+  errorForResult,
+  type ResultContext,
+} from '../binance/errors.ts';
+import { type GatewayResponse, jsonResponse } from '../http/http-types.ts';
+
+/** An error value as the order functions return it (a Binance error, maybe with `data`). */
+export interface ErrorValue {
+  readonly status: number;
+  readonly code: number;
+  readonly msg: string;
+  readonly data?: unknown;
+}
+
+/** The reply for an error value: `{code, msg}` (and `data` when there is one) with its status. */
+export function errorReply(e: ErrorValue): GatewayResponse {
+  return jsonResponse(
+    e.data === undefined ? { code: e.code, msg: e.msg } : { code: e.code, msg: e.msg, data: e.data },
+    e.status,
+  );
+}
+
+/**
+ * -1007 with HTTP 503: the command reached the core, no answer came back. Binance's REST docs
+ * say a 5XX means "execution status UNKNOWN, could have been a success"; its other APIs answer
+ * this exact case with 503. Clients map -1007 to a timeout and must check before retrying.
+ */
+export function statusUnknown(): BinanceError {
+  return binanceError(BinanceCode.TIMEOUT, undefined, 503);
+}
+
+/**
+ * The Binance error for a failure of the engine access (the core link's CoreLinkError and
+ * anything else with the same dotted `code`), or undefined for anything else (a bug: the
+ * pipeline logs it and answers 500 -1000).
+ */
+export function engineFailure(e: unknown): BinanceError | undefined {
+  const code =
+    typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string'
+      ? (e as { code: string }).code
+      : undefined;
+  switch (code) {
+    case 'link.status_unknown':
+      return statusUnknown();
+    case 'link.busy':
+    case 'link.unavailable':
+    case 'link.unreachable':
+      return binanceError(BinanceCode.SERVER_BUSY);
+    case 'link.closed':
+      return binanceError(BinanceCode.SERVICE_SHUTTING_DOWN);
+    default:
+      return undefined;
+  }
+}
+
+/** Awaits an engine call; a link failure becomes its BinanceApiError, anything else propagates. */
+export async function engineCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    const mapped = engineFailure(e);
+    if (mapped !== undefined) throw new BinanceApiError(mapped);
+    throw e;
+  }
+}
+
+/** The engine events that refuse a command, by the operation that sent it. */
+type RejectionKind = 'OrderRejected' | 'CancelRejected' | 'AmendRejected';
+
+/**
+ * The Binance error for the first rejection of `kind` among a command's events, mapped in
+ * `context`; undefined when the command was not refused that way.
+ */
+export function rejectionOf(
+  events: readonly EngineEvent[],
+  kind: RejectionKind,
+  context: ResultContext,
+): BinanceError | undefined {
+  for (const e of events) {
+    if (e.kind === kind) return errorForResult((e as { code: ResultCode }).code, context);
+  }
+  return undefined;
+}
