@@ -110,22 +110,22 @@ export function parseAdminCommand(argv: readonly string[]): AdminCall {
     case 'kyc pending':
       return { method: 'GET', path: '/admin/v1/kyc/pending' };
     case 'kyc approve':
-      return { method: 'POST', path: `/admin/v1/kyc/${id(opts, 'id')}/approve` };
+      return { method: 'POST', path: '/admin/v1/kyc/approve', body: { id: id(opts, 'id') } };
     case 'kyc reject':
       return {
         method: 'POST',
-        path: `/admin/v1/kyc/${id(opts, 'id')}/reject`,
-        body: { reason: one(opts, 'reason', true) },
+        path: '/admin/v1/kyc/reject',
+        body: { id: id(opts, 'id'), reason: one(opts, 'reason', true) },
       };
     case 'withdrawals pending':
       return { method: 'GET', path: '/admin/v1/withdrawals/pending' };
     case 'withdrawals approve':
-      return { method: 'POST', path: `/admin/v1/withdrawals/${id(opts, 'id')}/approve` };
+      return { method: 'POST', path: '/admin/v1/withdrawals/approve', body: { id: id(opts, 'id') } };
     case 'withdrawals reject':
       return {
         method: 'POST',
-        path: `/admin/v1/withdrawals/${id(opts, 'id')}/reject`,
-        body: { reason: one(opts, 'reason', true) },
+        path: '/admin/v1/withdrawals/reject',
+        body: { id: id(opts, 'id'), reason: one(opts, 'reason', true) },
       };
     case 'shards list':
       return { method: 'GET', path: '/admin/v1/shards' };

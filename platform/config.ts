@@ -41,8 +41,11 @@ export interface PlatformConfig {
   /** Trust X-Forwarded-For for client addresses (CROSSBOOK_TRUST_PROXY, false). */
   readonly trustProxy: boolean;
   /** pino level (LOG_LEVEL, info). */
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** A setting that cannot be used. */
 export class ConfigError extends Error {
@@ -64,6 +67,13 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new ConfigError(`${name}=${raw}: must be true or false`);
+}
+
+function logLevel(raw: string | undefined): LogLevel {
+  if (raw === undefined || raw === '') return 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(raw))
+    throw new ConfigError(`LOG_LEVEL=${raw}: must be one of ${LOG_LEVELS.join(', ')}`);
+  return raw as LogLevel;
 }
 
 /** Parses a comma-separated role list ("gateway,core"). */
@@ -120,6 +130,6 @@ export function loadConfig(
     makerPpm: int(env, 'CROSSBOOK_MAKER_PPM', 1000, 0, 100_000),
     takerPpm: int(env, 'CROSSBOOK_TAKER_PPM', 1000, 0, 100_000),
     trustProxy: bool(env, 'CROSSBOOK_TRUST_PROXY', false),
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: logLevel(env.LOG_LEVEL),
   };
 }

@@ -1,0 +1,274 @@
+/**
+ * The composition root: starts the roles this process runs, wired as ARCHITECTURE.md draws
+ * them, top to bottom in the order the data flows.
+ *
+ *   1. accounts database (PGlite in <dataDir>/db, or DATABASE_URL) and the master key
+ *   2. persister (when this process persists): where the database says it stopped
+ *   3. core (journal, snapshots, shard workers), the persister as its durable consumer, the
+ *      binary link for gateways and persisters elsewhere
+ *   4. the engine as the gateway sees it: the core in process, or the link
+ *   5. gateway: REST, WebSocket, the admin API (where the core runs)
+ *
+ * `close()` undoes it in reverse: stop accepting, drain the core (its in-flight commands reach
+ * the journal and the persister), flush the persister, close the database.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { pino } from 'pino';
+import { loadMasterKey } from '../accounts/crypto/master-key.ts';
+import { type AccountsDb, openDatabase } from '../accounts/db/database.ts';
+import { DEFAULT_FUNDS_CONFIG, type FundsConfig } from '../accounts/funds/funds-config.ts';
+import { Persister } from '../accounts/history/persister.ts';
+import { type IdentityContext, resolveApiKey } from '../accounts/identity/index.ts';
+import { createPasswordHasher, type PasswordHasher } from '../accounts/identity/password-hasher.ts';
+import { createLogger } from '../accounts/logger.ts';
+import { coreEnginePort } from '../accounts/ports/core-engine.adapter.ts';
+import { Core, loadMarketsFile, type Markets, type MarketsFile } from '../engine/index.ts';
+import { adminRoutes } from '../gateway/api/admin.routes.ts';
+import type { Route } from '../gateway/http/http-types.ts';
+import type { ApiKeyLookup, ResolvedKey } from '../gateway/ports.ts';
+import { type Gateway, startGateway } from '../gateway/server.ts';
+import { adminOps } from './admin-ops.ts';
+import { ConfigError, type PlatformConfig } from './config.ts';
+import { type CoreClient, localCoreClient } from './link/core-client.ts';
+import { connectCoreLink } from './link/link-client.ts';
+import { type CoreLinkServer, serveCoreLink } from './link/link-server.ts';
+
+/** A running platform: whatever roles it runs. */
+export interface Platform {
+  readonly config: PlatformConfig;
+  readonly markets: Markets;
+  readonly db: AccountsDb;
+  readonly core: Core | null;
+  readonly persister: Persister | null;
+  readonly client: CoreClient;
+  readonly gateway: Gateway | null;
+  readonly link: CoreLinkServer | null;
+  readonly adminToken: string;
+  readonly logger: pino.Logger;
+  close(): Promise<void>;
+}
+
+/** What a caller (tests, embedding) may supply instead of building it. */
+export interface PlatformOverrides {
+  /** Share one accounts database between platforms of one process (tests of split roles). */
+  readonly db?: AccountsDb;
+  readonly logger?: pino.Logger;
+  readonly funds?: FundsConfig;
+  /** Password hashing cost (tests lower it). */
+  readonly hasher?: PasswordHasher;
+  /** Extra gateway routes (the trading and user data routes are wired by `gatewayRoutes`). */
+  readonly routes?: (p: PlatformParts) => Route[];
+}
+
+/** The parts route builders need. */
+export interface PlatformParts {
+  readonly markets: Markets;
+  readonly db: AccountsDb;
+  readonly client: CoreClient;
+  readonly identity: IdentityContext;
+  readonly funds: FundsConfig;
+  readonly logger: pino.Logger;
+}
+
+/** The admin token: given, or generated once and kept in <dataDir>/keys/admin.token (0600). */
+export function adminToken(config: PlatformConfig, logger: pino.Logger): string {
+  if (config.adminToken !== undefined) {
+    if (config.adminToken.length < 16)
+      throw new ConfigError('CROSSBOOK_ADMIN_TOKEN must have at least 16 characters');
+    return config.adminToken;
+  }
+  const file = path.join(config.dataDir, 'keys', 'admin.token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  logger.warn(
+    { file },
+    'CROSSBOOK_ADMIN_TOKEN is not set: a development admin token was generated (npm run admin finds it)',
+  );
+  return token;
+}
+
+/** An API key lookup over the accounts database with a short cache (keys change rarely). */
+function apiKeyLookup(db: AccountsDb, identity: IdentityContext): ApiKeyLookup {
+  const cache = new Map<string, { at: number; key: ResolvedKey | null }>();
+  const TTL_MS = 2_000;
+  return {
+    async resolveApiKey(apiKey: string): Promise<ResolvedKey | null> {
+      const hit = cache.get(apiKey);
+      const now = Date.now();
+      if (hit !== undefined && now - hit.at < TTL_MS) return hit.key;
+      const key = (await resolveApiKey(db.db, identity.key, apiKey)) as ResolvedKey | null;
+      if (cache.size > 100_000) cache.clear();
+      cache.set(apiKey, { at: now, key });
+      return key;
+    },
+  };
+}
+
+/** Starts the roles of `config`. */
+export async function startPlatform(
+  config: PlatformConfig,
+  overrides: PlatformOverrides = {},
+): Promise<Platform> {
+  const logger = overrides.logger ?? createLogger({ name: 'crossbook', level: config.logLevel });
+  const { file: marketsFile, markets } = loadMarketsFile(config.marketsFile);
+  const roles = config.roles;
+  if (roles.size < 3 && config.databaseUrl === undefined && overrides.db === undefined)
+    throw new ConfigError('roles split across processes share one PostgreSQL: set DATABASE_URL');
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        logger.error({ err: e }, 'closing failed');
+      }
+    }
+  };
+  try {
+    // 1. accounts database and keys
+    const db =
+      overrides.db ??
+      (await openDatabase({
+        ...(config.databaseUrl === undefined
+          ? { dataDir: path.join(config.dataDir, 'db') }
+          : { url: config.databaseUrl }),
+      }));
+    if (overrides.db === undefined) closers.push(() => db.close());
+    const { key } = loadMasterKey({ dataDir: config.dataDir, log: logger });
+    const hasher = overrides.hasher ?? createPasswordHasher();
+    if (overrides.hasher === undefined) closers.push(() => hasher.close());
+    const identity: IdentityContext = { key, hasher, log: logger };
+    const funds = overrides.funds ?? DEFAULT_FUNDS_CONFIG;
+    const token = adminToken(config, logger);
+
+    // 2. persister
+    let persister: Persister | null = null;
+    if (roles.has('persister')) {
+      persister = await Persister.open(db.db, markets, {
+        onError: (e) => logger.error({ err: e }, 'the persister stopped: restart the process to resume'),
+      });
+      const p = persister;
+      closers.push(() => p.close());
+    }
+
+    // 3. core
+    let core: Core | null = null;
+    let link: CoreLinkServer | null = null;
+    if (roles.has('core')) {
+      core = await Core.start({
+        dataDir: config.dataDir,
+        marketsFile,
+        fsync: config.fsync,
+        snapshotEvery: config.snapshotEvery,
+        makerPpm: config.makerPpm,
+        takerPpm: config.takerPpm,
+        consumers: persister === null ? [] : [persister.durableConsumer()],
+        log: (m) => logger.info({ part: 'core' }, m),
+      });
+      const c = core;
+      closers.push(() => c.close());
+      link = await serveCoreLink(core, {
+        host: config.host === '0.0.0.0' ? '0.0.0.0' : config.host,
+        port: config.linkPort,
+        token: config.linkToken ?? token,
+        marketsFile,
+        log: (m) => logger.info({ part: 'link' }, m),
+      });
+      const l = link;
+      closers.push(() => l.close());
+    }
+
+    // 4. the engine as the gateway (and a remote persister) sees it
+    let client: CoreClient;
+    if (core !== null) client = localCoreClient(core);
+    else {
+      const [host, port] = config.coreAddress!.split(':');
+      client = await connectCoreLink({
+        host: host!,
+        port: Number(port),
+        token: config.linkToken ?? token,
+        ...(persister === null ? {} : { afterSeq: persister.lastSeq() }),
+        log: (m) => logger.info({ part: 'link' }, m),
+      });
+      const p = persister;
+      if (p !== null) {
+        const consumer = p.durableConsumer();
+        client.onEvents(consumer.listener);
+        client.onResync((gap) =>
+          logger.error(
+            { gap },
+            "the persister missed events beyond the core link's memory: run it beside the core",
+          ),
+        );
+      }
+    }
+    closers.push(() => client.close());
+
+    // 5. gateway (or, on a core without one, the admin API alone)
+    let gateway: Gateway | null = null;
+    const parts: PlatformParts = { markets, db, client, identity, funds, logger };
+    const admin =
+      core === null
+        ? []
+        : adminRoutes(
+            token,
+            adminOps({
+              db: db.db,
+              identity,
+              engine: coreEnginePort(core),
+              core,
+              persister,
+              funds,
+              dataDir: config.dataDir,
+              marketsFile: marketsFile as MarketsFile,
+            }),
+          );
+    if (roles.has('gateway') || admin.length > 0) {
+      gateway = await startGateway({
+        port: roles.has('gateway') ? config.port : config.linkPort + 1,
+        ...(config.host === '0.0.0.0' ? {} : { host: config.host }),
+        markets,
+        apiKeys: apiKeyLookup(db, identity),
+        trustProxy: config.trustProxy,
+        routes: [...admin, ...(roles.has('gateway') ? (overrides.routes?.(parts) ?? []) : [])],
+        logger: logger.child({ part: 'gateway' }),
+      });
+      const g = gateway;
+      closers.push(() => g.close());
+    }
+    logger.info(
+      {
+        roles: [...roles],
+        port: gateway?.port,
+        link: link?.port,
+        database: db.dialect,
+        dataDir: config.dataDir,
+      },
+      'crossbook started',
+    );
+    let closing: Promise<void> | undefined;
+    return {
+      config,
+      markets,
+      db,
+      core,
+      persister,
+      client,
+      gateway,
+      link,
+      adminToken: token,
+      logger,
+      close: () => {
+        closing ??= closeAll();
+        return closing;
+      },
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
