@@ -1,0 +1,222 @@
+/**
+ * npm run bench:persister — the persister writing a trade-heavy event stream (orders, trades,
+ * double-entry ledger, balance projection, one transaction per batch) into PGlite (a data
+ * directory on disk, as `npm start` uses it) and into the PostgreSQL server.
+ *
+ *   node --import tsx bench/persister.bench.ts                         full run
+ *   node --import tsx bench/persister.bench.ts --trades 50000 --pglite-trades 10000 --seconds 2
+ *   flags: --trades N (PostgreSQL throughput run, default 300,000)  --pglite-trades N (default
+ *          60,000)  --batch N (most events per batch, default 5000)  --rate N (steady run,
+ *          trades per second, default 50,000)  --seconds N (steady run length, default 5)
+ *          --only pglite|postgres
+ *   DATABASE_URL: the server (default postgres://postgres@127.0.0.1:5432/test); its public
+ *   schema is dropped and made anew before each run.
+ *
+ * The stream (persister-workload.ts) is recorded first, untimed, by the single-threaded
+ * engine. Throughput runs hand the persister the whole stream at once (as the core does when
+ * it regenerates a backlog) and time it from the first event to the last commit: batches are
+ * full. The steady run feeds the stream at --rate trades per second in 5 ms ticks, as a live
+ * engine would, and samples after every tick how many events wait uncommitted: the lag, in
+ * batches of --batch events. The last line is JSON.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { type AccountsDb, openDatabase } from '../accounts/db/database.ts';
+import { Persister } from '../accounts/history/persister.ts';
+import { type TradeStream, tradeHeavyStream } from './persister-workload.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    trades: { type: 'string', default: '300000' },
+    'pglite-trades': { type: 'string', default: '60000' },
+    batch: { type: 'string', default: '5000' },
+    rate: { type: 'string', default: '50000' },
+    seconds: { type: 'string', default: '5' },
+    only: { type: 'string' },
+  },
+});
+const TRADES = Number(args.trades);
+const PGLITE_TRADES = Number(args['pglite-trades']);
+const BATCH = Number(args.batch);
+const RATE = Number(args.rate);
+const SECONDS = Number(args.seconds);
+const URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const runPglite = args.only === undefined || args.only === 'pglite';
+const runPostgres = args.only === undefined || args.only === 'postgres';
+for (const [name, v] of Object.entries({ TRADES, PGLITE_TRADES, BATCH, RATE, SECONDS })) {
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name.toLowerCase()} must be a positive integer`);
+}
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** The number of whole commands that hold at least `trades` trades. */
+function commandsFor(stream: TradeStream, trades: number): number {
+  let lo = 0;
+  let hi = stream.commands - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (stream.tradesUpTo[mid]! >= trades) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo + 1;
+}
+
+async function resetServer(): Promise<void> {
+  const client = new pg.Client({ connectionString: URL });
+  await client.connect();
+  try {
+    await client.query('DROP SCHEMA IF EXISTS public CASCADE');
+    await client.query('CREATE SCHEMA public');
+  } finally {
+    await client.end();
+  }
+}
+
+interface Throughput {
+  readonly tradesPerSec: number;
+  readonly ledgerPerSec: number;
+  readonly eventsPerSec: number;
+  readonly trades: number;
+  readonly batches: number;
+  readonly seconds: number;
+  readonly batchMillisP50: number;
+  readonly batchMillisMax: number;
+}
+
+/** Hands the persister the first `commands` commands at once and times them to the last commit. */
+async function throughput(adb: AccountsDb, stream: TradeStream, commands: number): Promise<Throughput> {
+  const millis: number[] = [];
+  const p = await Persister.open(adb.db, stream.markets, {
+    maxBatch: BATCH,
+    onCommit: (b) => millis.push(b.millis),
+  });
+  const events = stream.ends[commands - 1]!;
+  const started = performance.now();
+  for (let at = 0; at < events; at += 50_000) p.listener(stream.records, at, Math.min(50_000, events - at));
+  await p.flushed(commands);
+  const seconds = (performance.now() - started) / 1000;
+  await p.close();
+  const s = p.stats();
+  millis.sort((a, b) => a - b);
+  return {
+    tradesPerSec: s.trades / seconds,
+    ledgerPerSec: s.ledgerEntries / seconds,
+    eventsPerSec: s.events / seconds,
+    trades: s.trades,
+    batches: s.batches,
+    seconds,
+    batchMillisP50: millis[Math.floor(millis.length / 2)] ?? 0,
+    batchMillisMax: millis.at(-1) ?? 0,
+  };
+}
+
+function report(name: string, t: Throughput): void {
+  log(
+    `${name}: ${fmt(t.tradesPerSec)} trades/s, ${fmt(t.ledgerPerSec)} ledger entries/s, ${fmt(t.eventsPerSec)} events/s ` +
+      `(${fmt(t.trades)} trades in ${t.seconds.toFixed(2)} s, ${t.batches} batches of <= ${BATCH} events, ` +
+      `batch p50 ${t.batchMillisP50.toFixed(0)} ms, max ${t.batchMillisMax.toFixed(0)} ms)`,
+  );
+}
+
+interface Steady {
+  readonly fedTradesPerSec: number;
+  readonly maxLagBatches: number;
+  readonly meanLagBatches: number;
+  readonly drainMillis: number;
+}
+
+/** Feeds the stream at RATE trades/s for SECONDS; samples the uncommitted backlog after every tick. */
+async function steady(adb: AccountsDb, stream: TradeStream): Promise<Steady> {
+  const p = await Persister.open(adb.db, stream.markets, { maxBatch: BATCH });
+  // The deposits and resting books come first, before the clock starts.
+  const warm = commandsFor(stream, 1) - 1;
+  p.listener(stream.records, 0, stream.ends[warm - 1]!);
+  await p.flushed(warm);
+  const base = stream.tradesUpTo[warm - 1]!;
+  const last = commandsFor(stream, Math.min(stream.trades, base + RATE * SECONDS));
+  let fed = warm;
+  let maxLag = 0;
+  let lagSum = 0;
+  let samples = 0;
+  const started = performance.now();
+  while (fed < last) {
+    await new Promise((r) => setTimeout(r, 5));
+    const due = base + Math.floor((RATE * (performance.now() - started)) / 1000);
+    let upTo = fed;
+    while (upTo < last && stream.tradesUpTo[upTo]! <= due) upTo++;
+    if (upTo > fed) {
+      const from = stream.ends[fed - 1]!;
+      p.listener(stream.records, from, stream.ends[upTo - 1]! - from);
+      fed = upTo;
+    }
+    const lag = p.lag().pendingEvents / BATCH;
+    maxLag = Math.max(maxLag, lag);
+    lagSum += lag;
+    samples++;
+  }
+  const fedSeconds = (performance.now() - started) / 1000;
+  const drainStart = performance.now();
+  await p.flushed(last);
+  const drainMillis = performance.now() - drainStart;
+  await p.close();
+  return {
+    fedTradesPerSec: (stream.tradesUpTo[last - 1]! - base) / fedSeconds,
+    maxLagBatches: maxLag,
+    meanLagBatches: lagSum / Math.max(1, samples),
+    drainMillis,
+  };
+}
+
+const need = Math.max(runPostgres ? Math.max(TRADES, RATE * SECONDS + 1) : 0, runPglite ? PGLITE_TRADES : 0);
+const genStart = performance.now();
+const stream = tradeHeavyStream(need);
+log(
+  `stream: ${fmt(stream.trades)} trades, ${fmt(stream.events)} events, ${fmt(stream.commands)} commands ` +
+    `(recorded in ${((performance.now() - genStart) / 1000).toFixed(1)} s); batches of at most ${BATCH} events`,
+);
+
+let pgliteTradesPerSec = 0;
+let postgresTradesPerSec = 0;
+if (runPglite) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'crossbook-bench-persister-'));
+  try {
+    const adb = await openDatabase({ dataDir: path.join(dir, 'pg') });
+    const t = await throughput(adb, stream, commandsFor(stream, PGLITE_TRADES));
+    report('PGlite (data directory)', t);
+    pgliteTradesPerSec = t.tradesPerSec;
+    await adb.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+if (runPostgres) {
+  await resetServer();
+  let adb = await openDatabase({ url: URL, poolSize: 2 });
+  const t = await throughput(adb, stream, commandsFor(stream, TRADES));
+  report(`PostgreSQL (${new globalThis.URL(URL).host})`, t);
+  postgresTradesPerSec = t.tradesPerSec;
+  await adb.close();
+
+  await resetServer();
+  adb = await openDatabase({ url: URL, poolSize: 2 });
+  const s = await steady(adb, stream);
+  log(
+    `PostgreSQL steady ${fmt(RATE)} trades/s for ${SECONDS} s: fed ${fmt(s.fedTradesPerSec)} trades/s, ` +
+      `lag max ${s.maxLagBatches.toFixed(2)} batches, mean ${s.meanLagBatches.toFixed(2)}, ` +
+      `drained ${s.drainMillis.toFixed(0)} ms after the last event`,
+  );
+  await adb.close();
+  await resetServer();
+}
+log(
+  JSON.stringify({
+    bench: 'persister',
+    pgliteTradesPerSec: Math.round(pgliteTradesPerSec),
+    postgresTradesPerSec: Math.round(postgresTradesPerSec),
+    batch: BATCH,
+  }),
+);
