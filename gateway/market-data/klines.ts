@@ -452,6 +452,10 @@ export function baseInterval(interval: Interval, offsetMs: number): Interval {
 export class KlineTracker {
   /** series[symbol][interval index] */
   private readonly series: KlineSeries[][];
+  /** senders[symbol][interval index]: emit a kline of that series (made once, not per trade). */
+  private readonly senders: ((k: Kline, closed: boolean) => void)[][];
+  /** The event time of the payloads being sent. */
+  private eventMillis = 0;
 
   constructor(
     private readonly formats: readonly MarketFormat[],
@@ -459,6 +463,13 @@ export class KlineTracker {
     readonly capacity = MAX_KLINES_LIMIT,
   ) {
     this.series = formats.map(() => INTERVALS.map((i) => new KlineSeries(i, capacity)));
+    this.senders = formats.map((fmt) =>
+      INTERVALS.map((interval) => {
+        const stream = `${fmt.stream}@kline_${interval}`;
+        return (k: Kline, closed: boolean) =>
+          this.emit(stream, klineStreamPayload(fmt, interval, k, closed, this.eventMillis));
+      }),
+    );
   }
 
   /** One symbol's series of one interval. */
@@ -478,47 +489,38 @@ export class KlineTracker {
   ): void {
     const all = this.series[symbol];
     if (all === undefined) return;
-    const fmt = this.formats[symbol]!;
+    const senders = this.senders[symbol]!;
+    this.eventMillis = eventMillis;
     const ms = Math.floor(tsMicros / 1000);
-    const quote = fmt.notional(priceTicks, qtyLots);
+    const quote = this.formats[symbol]!.notional(priceTicks, qtyLots);
     for (let i = 0; i < all.length; i++) {
-      const s = all[i]!;
-      s.add(ms, tradeId, priceTicks, qtyLots, quote, takerBuys, (k, closed) =>
-        this.emit(
-          `${fmt.stream}@kline_${s.interval}`,
-          klineStreamPayload(fmt, s.interval, k, closed, eventMillis),
-        ),
-      );
+      all[i]!.add(ms, tradeId, priceTicks, qtyLots, quote, takerBuys, senders[i]!);
     }
   }
 
   /** Sends every kline changed since the last call (x: false): once per event batch. */
   flushUpdates(eventMillis: number): void {
+    this.eventMillis = eventMillis;
     for (let sym = 0; sym < this.series.length; sym++) {
-      const fmt = this.formats[sym]!;
-      for (const s of this.series[sym]!) {
+      const all = this.series[sym]!;
+      for (let i = 0; i < all.length; i++) {
+        const s = all[i]!;
         if (!s.dirty || s.current === null) continue;
         s.dirty = false;
-        this.emit(
-          `${fmt.stream}@kline_${s.interval}`,
-          klineStreamPayload(fmt, s.interval, s.current, false, eventMillis),
-        );
+        this.senders[sym]![i]!(s.current, false);
       }
     }
   }
 
   /** Closes (x: true) every kline that ends at or before `ms`. */
   closeBefore(ms: number, eventMillis: number): void {
+    this.eventMillis = eventMillis;
     for (let sym = 0; sym < this.series.length; sym++) {
-      const fmt = this.formats[sym]!;
-      for (const s of this.series[sym]!) {
+      const all = this.series[sym]!;
+      for (let i = 0; i < all.length; i++) {
+        const s = all[i]!;
         if (s.current === null || ms < s.current.nextMs) continue;
-        s.closeBefore(ms, (k, closed) =>
-          this.emit(
-            `${fmt.stream}@kline_${s.interval}`,
-            klineStreamPayload(fmt, s.interval, k, closed, eventMillis),
-          ),
-        );
+        s.closeBefore(ms, this.senders[sym]![i]!);
       }
     }
   }

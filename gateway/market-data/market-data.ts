@@ -97,10 +97,13 @@ export interface MarketDataOptions {
    */
   readonly afterSeq?: number;
   /**
-   * Called when the event stream skips seqs: the state no longer follows the engine and
-   * must be restored from a newer state (or rebuilt).
+   * Called once when the builder stops following the engine: the event stream skipped seqs
+   * (events were missed) or the events contradicted the state (an amend of an order it does
+   * not know). From then on events are ignored and nothing more is emitted, until
+   * `restore()` brings a newer state: wrong market data is worse than none. The listener
+   * never throws into the core.
    */
-  readonly onGap?: (expectedSeq: number, gotSeq: number) => void;
+  readonly onFault?: (reason: string) => void;
 }
 
 /** Everything a MarketData holds, for a cache (plain JSON). */
@@ -146,7 +149,9 @@ export class MarketData {
   private readonly clock: Clock;
   private readonly closeDelay: number;
   private readonly partialOnChange: boolean;
-  private readonly onGap: ((expected: number, got: number) => void) | undefined;
+  private readonly onFault: ((reason: string) => void) | undefined;
+  /** Why the builder stopped following the engine (null while it follows it). */
+  fault: string | null = null;
   /** The seq of the last command applied. */
   lastSeq = 0;
   /** The symbol whose trades the current command made (-1: none yet). */
@@ -170,7 +175,7 @@ export class MarketData {
     this.clock = options.clock;
     this.closeDelay = options.closeDelayMillis ?? 250;
     this.partialOnChange = options.partialDepthOnChangeOnly ?? false;
-    this.onGap = options.onGap;
+    this.onFault = options.onFault;
     this.lastSeq = options.afterSeq ?? 0;
     // Flush windows on the wall clock's 100 ms and 1 s boundaries.
     const now = this.nowMs();
@@ -188,6 +193,20 @@ export class MarketData {
    * (seq <= lastSeq) are skipped.
    */
   readonly listener = (v: RecordViews, from: number, count: number): void => {
+    if (this.fault !== null) return;
+    try {
+      this.apply(v, from, count);
+    } catch (e) {
+      this.fail(`events contradict the market data state: ${(e as Error).message}`);
+    }
+  };
+
+  private fail(reason: string): void {
+    this.fault = reason;
+    this.onFault?.(reason);
+  }
+
+  private apply(v: RecordViews, from: number, count: number): void {
     const eventMillis = this.nowMs();
     let latestMicros = 0;
     for (let i = from; i < from + count; i++) {
@@ -195,7 +214,10 @@ export class MarketData {
       if (seq <= this.lastSeq) continue;
       // Seqs are gapless over all commands and every command has events: a jump means
       // missed events, and a state that no longer follows the engine.
-      if (!this.inCommand && seq !== this.lastSeq + 1) this.onGap?.(this.lastSeq + 1, seq);
+      if (!this.inCommand && seq !== this.lastSeq + 1) {
+        this.fail(`events skip from seq ${this.lastSeq + 1} to ${seq}`);
+        return;
+      }
       this.inCommand = true;
       const kind = kindOf(v, i);
       this.depth.apply(v, i, kind);
@@ -228,7 +250,7 @@ export class MarketData {
       this.klines.closeBefore(Math.floor(latestMicros / 1000), eventMillis);
     }
     this.klines.flushUpdates(eventMillis);
-  };
+  }
 
   /** True between the first and the last event of a command. */
   private inCommand = false;
@@ -239,6 +261,7 @@ export class MarketData {
    * tests call it after moving their clock.
    */
   tick(): void {
+    if (this.fault !== null) return;
     const now = this.nowMs();
     if (now >= this.next100) {
       this.depth.flushDiffs(100, now);
@@ -564,8 +587,8 @@ export class MarketData {
 
   /**
    * Replaces everything held with a saved state: events up to `state.seq` are then skipped,
-   * and the next expected is `state.seq + 1`. Symbols the state does not know start empty;
-   * symbols no longer listed are ignored. Call between event batches.
+   * and the next expected is `state.seq + 1`. Symbols the state does not hold are left as
+   * they are (empty in a new builder); symbols no longer listed are ignored. Call between event batches.
    */
   restore(state: MarketDataState): void {
     if (state.version !== 1) throw new Error(`market data state version ${String(state.version)} is not 1`);
@@ -580,6 +603,7 @@ export class MarketData {
     this.lastSeq = state.seq;
     this.tradeSymbol = -1;
     this.inCommand = false;
+    this.fault = null;
   }
 }
 

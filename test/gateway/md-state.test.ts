@@ -80,9 +80,9 @@ describe('market data state', () => {
     assert.deepEqual(snap.value.asks, [['50000.00000000', '0.10000000']]);
   });
 
-  it('reports a gap in the event stream', () => {
-    const gaps: [number, number][] = [];
-    const h = new Harness({ onGap: (expected, got) => gaps.push([expected, got]) });
+  it('stops at a gap in the event stream, says why, and follows again once restored', () => {
+    const faults: string[] = [];
+    const h = new Harness({ onFault: (reason) => faults.push(reason) });
     h.limit(1, ETHBTC, Side.SELL, '0.05000', '1.000');
     const seq = h.md.lastSeq;
     // A command the builder never sees.
@@ -90,8 +90,44 @@ describe('market data state', () => {
       { kind: 'CancelAllOrders', symbolId: h.markets.list[ETHBTC]!.symbolId, userId: 1 as never },
       h.clock.micros,
     );
+    h.out.clear();
     h.limit(1, ETHBTC, Side.SELL, '0.05000', '1.000');
-    assert.deepEqual(gaps, [[seq + 1, seq + 2]]);
+    assert.deepEqual(faults, [`events skip from seq ${seq + 1} to ${seq + 2}`]);
+    assert.equal(h.md.fault, faults[0]);
+    h.advance(1000);
+    assert.deepEqual(h.out.messages, [], 'nothing is emitted once out of step');
+    // A state taken by a builder that followed (here: rebuilt from the engine's own view).
+    const fresh = new Harness();
+    fresh.limit(1, ETHBTC, Side.SELL, '0.05000', '1.000');
+    h.md.restore({ ...fresh.md.state(), seq: h.engine.sequencer.nextSeq - 1 });
+    assert.equal(h.md.fault, null);
+    const before = h.md.updateId('ETHBTC');
+    h.limit(1, ETHBTC, Side.SELL, '0.05001', '1.000');
+    assert.equal(h.md.fault, null);
+    assert.equal(h.md.updateId('ETHBTC'), before + 1);
+  });
+
+  it('stops rather than throw into the core when events contradict its state', () => {
+    const faults: string[] = [];
+    const h = new Harness({ onFault: (reason) => faults.push(reason) });
+    const id = h.limit(1, ETHBTC, Side.SELL, '0.05000', '1.000');
+    // Forget the order, then let the engine amend it.
+    const empty = new Harness();
+    h.md.restore({ ...empty.md.state(), seq: h.md.lastSeq });
+    assert.doesNotThrow(() =>
+      h.submit({
+        kind: 'AmendOrder',
+        symbolId: h.markets.list[ETHBTC]!.symbolId,
+        userId: 1 as never,
+        orderId: id as never,
+        clientOrderId: '',
+        priceTicks: 0,
+        qtyLots: 500,
+        newClientOrderId: '',
+      }),
+    );
+    assert.equal(faults.length, 1);
+    assert.match(faults[0]!, /amend of order/);
   });
 
   it('refuses a state of another version', () => {
