@@ -60,6 +60,8 @@ export class OrderView implements OrderLookup {
   /** Closed orders, least recently used first. Keyed by symbol and order id. */
   private readonly closed = new Map<string, OrderRecord>();
   private readonly closedByCid = new Map<string, OrderRecord>();
+  /** The closed orders kept, by user, then symbol, then order id (for allOrders' recent end). */
+  private readonly closedByUser = new Map<number, Map<number, Map<number, OrderRecord>>>();
   /** Orders by quote amount whose command has not been seen to end yet, and that command's seq. */
   private pending: OrderRecord[] = [];
   private pendingSeq = 0;
@@ -183,6 +185,17 @@ export class OrderView implements OrderLookup {
     return all.sort((a, b) => a.orderId - b.orderId);
   }
 
+  /**
+   * `userId`'s orders on `symbolId` that the view holds, open and recently closed, in order id
+   * order: the newest end of GET allOrders, which the history store may not have written yet.
+   */
+  recentOrders(userId: number, symbolId: number): OrderSnapshot[] {
+    const open = this.byUser.get(userId)?.get(symbolId);
+    const closed = this.closedByUser.get(userId)?.get(symbolId);
+    const all: OrderSnapshot[] = [...(open?.values() ?? []), ...(closed?.values() ?? [])];
+    return all.sort((a, b) => a.orderId - b.orderId);
+  }
+
   /** The market of an order (every order in the view has one). */
   marketOf(o: OrderSnapshot): Market {
     return this.markets.byId(o.symbolId)!;
@@ -237,11 +250,27 @@ export class OrderView implements OrderLookup {
     if (this.capacity === 0) return;
     this.closed.set(idKey(o.symbolId, o.orderId), o);
     if (o.clientOrderId !== '') this.closedByCid.set(key, o);
+    let closedMine = this.closedByUser.get(o.userId);
+    if (closedMine === undefined) {
+      closedMine = new Map();
+      this.closedByUser.set(o.userId, closedMine);
+    }
+    let closedOnSymbol = closedMine.get(o.symbolId);
+    if (closedOnSymbol === undefined) {
+      closedOnSymbol = new Map();
+      closedMine.set(o.symbolId, closedOnSymbol);
+    }
+    closedOnSymbol.set(o.orderId, o);
     if (this.closed.size > this.capacity) {
       const [oldestKey, oldest] = this.closed.entries().next().value as [string, OrderRecord];
       this.closed.delete(oldestKey);
       const k = cidKey(oldest.userId, oldest.symbolId, oldest.clientOrderId);
       if (this.closedByCid.get(k) === oldest) this.closedByCid.delete(k);
+      const theirs = this.closedByUser.get(oldest.userId)!;
+      const onSymbol = theirs.get(oldest.symbolId)!;
+      onSymbol.delete(oldest.orderId);
+      if (onSymbol.size === 0) theirs.delete(oldest.symbolId);
+      if (theirs.size === 0) this.closedByUser.delete(oldest.userId);
     }
   }
 
