@@ -263,7 +263,7 @@ export function tradingRoutes(deps: TradingDeps): Route[] {
       (fromId === undefined || o.orderId >= fromId) &&
       (window.startMicros === undefined || o.timeMicros >= window.startMicros) &&
       (window.endMicros === undefined || o.timeMicros <= window.endMicros);
-    for (const o of view.openOrders(userId, m.symbolId)) {
+    for (const o of view.recentOrders(userId, m.symbolId)) {
       const known = byId.get(o.orderId);
       if (inQuery(o) && (known === undefined || o.lastSeq >= known.lastSeq)) byId.set(o.orderId, o);
     }
