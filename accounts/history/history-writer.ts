@@ -7,7 +7,6 @@
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import { insertTrades } from '../trade-store/postgres.adapter.ts';
 import type { BatchRows } from './batch-rows.ts';
 import { intArray, nullableIntArray, textArray } from './sql-arrays.ts';
 
@@ -60,6 +59,12 @@ export async function writeBatch(
         `persister ${consumer}: the database says seq ${stored} was written last, this persister ${expectedLastSeq} (is another one running?)`,
       );
     }
+    // The order updates join a batch's changes to the orders table by primary key: with
+    // these off the planner cannot pick a hash join over a scan of the whole table (its
+    // choice for a few thousand rows), which would make every batch slower as orders grow.
+    await sql`select set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`.execute(
+      trx,
+    );
     await insertOrders(trx, rows);
     await updateOrders(trx, rows);
     await insertTrades(trx, rows.trades);
@@ -121,6 +126,26 @@ async function updateOrders(trx: Transaction<Database>, rows: BatchRows): Promis
       `seq ${rows.firstSeq}..${rows.lastSeq}: ${c.length - updated} of ${c.length} orders changed by the batch are not in the database`,
     );
   }
+}
+
+/**
+ * Plain inserts (no ON CONFLICT): keyed by seq, a batch never repeats a trade, and if one
+ * ever did, failing the batch is right (crash-only) where skipping would hide the bug.
+ */
+async function insertTrades(trx: Transaction<Database>, trades: BatchRows['trades']): Promise<void> {
+  if (trades.length === 0) return;
+  const col = <K extends keyof (typeof trades)[number]>(k: K) => trades.map((t) => t[k]);
+  await sql`
+    insert into trades (symbol, trade_id, price_ticks, qty_lots, quote_units, buyer_user_id,
+      seller_user_id, buyer_order_id, seller_order_id, taker_side, buyer_fee_units, seller_fee_units,
+      seq, ts_micros)
+    select * from unnest(${textArray(col('symbol'))}::text[], ${intArray(col('tradeId'))}::int8[],
+      ${intArray(col('priceTicks'))}::int8[], ${intArray(col('qtyLots'))}::int8[],
+      ${intArray(col('quoteUnits'))}::int8[], ${intArray(col('buyerUserId'))}::int4[],
+      ${intArray(col('sellerUserId'))}::int4[], ${intArray(col('buyerOrderId'))}::int8[],
+      ${intArray(col('sellerOrderId'))}::int8[], ${textArray(col('takerSide'))}::text[],
+      ${intArray(col('buyerFeeUnits'))}::int8[], ${intArray(col('sellerFeeUnits'))}::int8[],
+      ${intArray(col('seq'))}::int8[], ${intArray(col('tsMicros'))}::int8[])`.execute(trx);
 }
 
 async function insertLedger(trx: Transaction<Database>, rows: BatchRows): Promise<void> {
