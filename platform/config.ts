@@ -25,6 +25,8 @@ export interface PlatformConfig {
   readonly host: string;
   /** The core's binary link: where a core listens (CROSSBOOK_LINK_PORT, 9100). */
   readonly linkPort: number;
+  /** On a core without the gateway role: the admin API and /healthz (CROSSBOOK_HEALTH_PORT, 9101). */
+  readonly healthPort: number;
   /** Where a gateway or persister without the core role finds it (CROSSBOOK_CORE_ADDRESSES, host:port). */
   readonly coreAddress: string | undefined;
   /** Shared secret of the link (CROSSBOOK_LINK_TOKEN; default: the admin token). */
@@ -122,6 +124,7 @@ export function loadConfig(
     port: int(env, 'PORT', 8080, 0, 65535),
     host: env.HOST || '0.0.0.0',
     linkPort: int(env, 'CROSSBOOK_LINK_PORT', 9100, 0, 65535),
+    healthPort: int(env, 'CROSSBOOK_HEALTH_PORT', 9101, 0, 65535),
     coreAddress,
     linkToken: env.CROSSBOOK_LINK_TOKEN || undefined,
     adminToken: env.CROSSBOOK_ADMIN_TOKEN || undefined,

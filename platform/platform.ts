@@ -26,7 +26,7 @@ import { createLogger } from '../accounts/logger.ts';
 import { coreEnginePort } from '../accounts/ports/core-engine.adapter.ts';
 import { Core, loadMarketsFile, type Markets, type MarketsFile } from '../engine/index.ts';
 import { adminRoutes } from '../gateway/api/admin.routes.ts';
-import type { Route } from '../gateway/http/http-types.ts';
+import { jsonResponse, type Route } from '../gateway/http/http-types.ts';
 import type { ApiKeyLookup, ResolvedKey } from '../gateway/ports.ts';
 import { type Gateway, startGateway } from '../gateway/server.ts';
 import { adminOps } from './admin-ops.ts';
@@ -89,6 +89,17 @@ export function adminToken(config: PlatformConfig, logger: pino.Logger): string 
     'CROSSBOOK_ADMIN_TOKEN is not set: a development admin token was generated (npm run admin finds it)',
   );
   return token;
+}
+
+/** GET /healthz: 200 while this process can serve (the core reachable), 503 otherwise. */
+function healthRoute(roles: string[], up: () => boolean): Route {
+  return {
+    method: 'GET',
+    path: '/healthz',
+    security: 'NONE',
+    weight: 1,
+    handler: async () => jsonResponse({ status: up() ? 'ok' : 'core unreachable', roles }, up() ? 200 : 503),
+  };
 }
 
 /** An API key lookup over the accounts database with a short cache (keys change rarely). */
@@ -229,12 +240,16 @@ export async function startPlatform(
           );
     if (roles.has('gateway') || admin.length > 0) {
       gateway = await startGateway({
-        port: roles.has('gateway') ? config.port : config.linkPort + 1,
+        port: roles.has('gateway') ? config.port : config.healthPort,
         ...(config.host === '0.0.0.0' ? {} : { host: config.host }),
         markets,
         apiKeys: apiKeyLookup(db, identity),
         trustProxy: config.trustProxy,
-        routes: [...admin, ...(roles.has('gateway') ? (overrides.routes?.(parts) ?? []) : [])],
+        routes: [
+          healthRoute([...roles], () => client.connected),
+          ...admin,
+          ...(roles.has('gateway') ? (overrides.routes?.(parts) ?? []) : []),
+        ],
         logger: logger.child({ part: 'gateway' }),
       });
       const g = gateway;
