@@ -363,7 +363,8 @@ export async function kycStatus(db: Db, userId: number): Promise<KycStatus> {
 /**
  * The identity data of one submission, opened for `reviewer` (an operator's name). The read is
  * recorded ('kyc.viewed', the operator as actor) and committed before the data is opened, so
- * that even a read that then fails leaves its trace. 'kyc.not_found', 'kyc.invalid_reviewer',
+ * that even a read that then fails leaves its trace (given a transaction, the entry commits
+ * with it: pass the database unless the caller's work must be atomic with the read). 'kyc.not_found', 'kyc.invalid_reviewer',
  * 'crypto.open_failed' (the sealed data was altered, copied from another row, or sealed under
  * another master key).
  */

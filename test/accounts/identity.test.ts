@@ -436,6 +436,18 @@ describe('identity: users and sessions', () => {
         await login(adb.db, ctx, 'alice@example.com', PASSWORD);
       });
 
+      it('lets only one of two concurrent changes from the same password through', async () => {
+        const results = await Promise.allSettled([
+          changePassword(adb.db, ctx, alice, PASSWORD, NEW),
+          changePassword(adb.db, ctx, alice, PASSWORD, 'Another pass 88'),
+        ]);
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        const refused = results.find((r) => r.status === 'rejected');
+        assert.ok(isAccountsError(refused?.reason, 'auth.invalid_credentials'));
+        const winner = results[0]?.status === 'fulfilled' ? NEW : 'Another pass 88';
+        await login(adb.db, ctx, 'alice@example.com', winner);
+      });
+
       it('refuses an unknown user and a disabled account', async () => {
         for (const id of [0, -1, 1.5, 999_999])
           await rejectsWith(changePassword(adb.db, ctx, id, PASSWORD, NEW), 'user.not_found');
