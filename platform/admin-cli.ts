@@ -7,7 +7,9 @@
  *                                          a user with an API key (and deposits, a KYC tier):
  *                                          {"userId":..,"apiKey":..,"secretKey":..}
  *   deposits credit --user ID --asset A --amount X [--tx TXID] [--network N]
+ *   users disable|enable --user ID --reason R
  *   kyc pending                            submissions waiting for review
+ *   kyc view --id N                        one submission's identity data (audited)
  *   kyc approve --id N | kyc reject --id N --reason R
  *   withdrawals pending                    withdrawals waiting for approval
  *   withdrawals approve --id N | withdrawals reject --id N --reason R
@@ -109,6 +111,19 @@ export function parseAdminCommand(argv: readonly string[]): AdminCall {
       };
     case 'kyc pending':
       return { method: 'GET', path: '/admin/v1/kyc/pending' };
+    case 'kyc view':
+      return { method: 'POST', path: '/admin/v1/kyc/view', body: { id: id(opts, 'id') } };
+    case 'users disable':
+    case 'users enable':
+      return {
+        method: 'POST',
+        path: '/admin/v1/users/status',
+        body: {
+          userId: id(opts, 'user'),
+          status: action === 'disable' ? 'DISABLED' : 'ACTIVE',
+          reason: one(opts, 'reason', true),
+        },
+      };
     case 'kyc approve':
       return { method: 'POST', path: '/admin/v1/kyc/approve', body: { id: id(opts, 'id') } };
     case 'kyc reject':
@@ -147,7 +162,7 @@ export function parseAdminCommand(argv: readonly string[]): AdminCall {
       return { method: 'GET', path: '/admin/v1/ledger/check' };
     default:
       throw new UsageError(
-        'commands: users create, deposits credit, kyc pending|approve|reject, withdrawals pending|approve|reject, shards list|move, state hash|verify, snapshot, audit verify, ledger check',
+        'commands: users create|disable|enable, deposits credit, kyc pending|view|approve|reject, withdrawals pending|approve|reject, shards list|move, state hash|verify, snapshot, audit verify, ledger check',
       );
   }
 }

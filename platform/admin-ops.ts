@@ -23,6 +23,8 @@ import {
   listPendingKyc,
   register,
   reviewKyc,
+  setUserStatus,
+  viewKycSubmission,
 } from '../accounts/identity/index.ts';
 import { isKycTier } from '../accounts/kyc/kyc-tiers.ts';
 import type { EnginePort } from '../accounts/ports/engine.port.ts';
@@ -48,7 +50,8 @@ function generatedPassword(): string {
 }
 
 export function adminOps(deps: AdminOpsDeps): AdminOps {
-  const operator = `operator:${deps.operator ?? 'admin'}`;
+  const operatorName = deps.operator ?? 'admin';
+  const operator = `operator:${operatorName}`;
   const networkOf = (asset: string, network?: string): string => {
     if (network !== undefined) return network;
     const first = deps.funds.networks[asset]?.[0];
@@ -102,7 +105,10 @@ export function adminOps(deps: AdminOpsDeps): AdminOps {
     },
     creditDeposit: (input) => credit(input.userId, input.asset, input.amount, input.txId, input.network),
     pendingKyc: () => listPendingKyc(deps.db),
-    reviewKyc: (id, decision) => reviewKyc(deps.db, deps.identity, id, operator, decision),
+    reviewKyc: (id, decision) => reviewKyc(deps.db, deps.identity, id, operatorName, decision),
+    viewKyc: (id) => viewKycSubmission(deps.db, deps.identity, id, operatorName),
+    setUserStatus: (userId, status, reason) =>
+      setUserStatus(deps.db, deps.identity, userId, status, operatorName, reason),
     pendingWithdrawals: () => listPendingApprovals(deps.db, deps.engine.markets),
     approveWithdrawal: (id) => approveWithdrawal(deps.db, deps.engine, id, operator),
     rejectWithdrawal: (id, reason) => rejectWithdrawal(deps.db, deps.engine, id, operator, reason),

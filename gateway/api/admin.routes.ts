@@ -25,6 +25,9 @@ export interface AdminOps {
     network?: string;
   }): Promise<unknown>;
   pendingKyc(): Promise<unknown>;
+  /** One submission with its identity data (an audited read). */
+  viewKyc(id: number): Promise<unknown>;
+  setUserStatus(userId: number, status: 'ACTIVE' | 'DISABLED', reason: string): Promise<unknown>;
   reviewKyc(id: number, decision: { approve: true } | { approve: false; reason: string }): Promise<unknown>;
   pendingWithdrawals(): Promise<unknown>;
   approveWithdrawal(id: number): Promise<unknown>;
@@ -148,6 +151,14 @@ export function adminRoutes(token: string, ops: AdminOps): Route[] {
       });
     }),
     route('GET', '/admin/v1/kyc/pending', () => ops.pendingKyc()),
+    route('POST', '/admin/v1/kyc/view', (req) => ops.viewKyc(idOf(req))),
+    route('POST', '/admin/v1/users/status', async (req) => {
+      const b = body(req);
+      const status = str(b, 'status', true);
+      if (status !== 'ACTIVE' && status !== 'DISABLED')
+        throw new AdminError(400, 'admin.bad_value', 'status must be ACTIVE or DISABLED');
+      return ops.setUserStatus(int(b.userId, 'userId'), status, str(b, 'reason', true));
+    }),
     route('POST', '/admin/v1/kyc/approve', (req) => ops.reviewKyc(idOf(req), { approve: true })),
     route('POST', '/admin/v1/kyc/reject', (req) =>
       ops.reviewKyc(idOf(req), { approve: false, reason: str(body(req), 'reason', true) }),

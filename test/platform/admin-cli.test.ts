@@ -38,6 +38,8 @@ describe('admin command line', () => {
         'POST /admin/v1/deposits',
       ],
       [['kyc', 'pending'], 'GET /admin/v1/kyc/pending'],
+      [['kyc', 'view', '--id', '3'], 'POST /admin/v1/kyc/view'],
+      [['users', 'disable', '--user', '3', '--reason', 'fraud'], 'POST /admin/v1/users/status'],
       [['kyc', 'approve', '--id', '3'], 'POST /admin/v1/kyc/approve'],
       [['kyc', 'reject', '--id', '3', '--reason', 'blurred'], 'POST /admin/v1/kyc/reject'],
       [['withdrawals', 'pending'], 'GET /admin/v1/withdrawals/pending'],
