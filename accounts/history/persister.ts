@@ -259,7 +259,7 @@ export class Persister {
     if (this.writing || this.stopped) return;
     this.writing = true;
     try {
-      for (;;) {
+      while (!this.stopped) {
         const n = this.queue.wholeCommands(this.maxBatch);
         if (n === 0) break;
         const started = performance.now();
