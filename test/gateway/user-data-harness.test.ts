@@ -18,6 +18,7 @@ import {
   Core,
   type EngineEvent,
   type MarketsFile,
+  userId as toUserId,
 } from '../../engine/index.ts';
 import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from '../../gateway/auth/rate-limit.ts';
 import { OrderView } from '../../gateway/orders/order-view.ts';
@@ -290,7 +291,13 @@ export class UserDataRig {
   async deposit(userId: number, asset: string, units: number): Promise<EngineEvent[]> {
     const assetId = [...this.core.markets.assets.keys()].indexOf(asset);
     assert.ok(assetId >= 0, `unknown asset ${asset}`);
-    return this.submit({ kind: 'Deposit', userId, assetId, amountUnits: units, refId: ++this.refId });
+    return this.submit({
+      kind: 'Deposit',
+      userId: toUserId(userId),
+      assetId,
+      amountUnits: units,
+      refId: ++this.refId,
+    });
   }
 
   /** The core's balances of `userId`, by asset name. */
