@@ -25,15 +25,8 @@ import {
   TimeInForce,
   type TradeSettled,
 } from '../../engine/index.ts';
-import {
-  type BinanceError,
-  EngineMessages,
-  Errors,
-  errorForResult,
-  fail,
-  ok,
-  type Result,
-} from './order-error.ts';
+import { errorForResult } from '../binance/errors.ts';
+import { type BinanceError, EngineMessages, Errors, fail, ok, type Result } from './order-error.ts';
 import {
   apiTime,
   baseString,
@@ -494,7 +487,7 @@ export function cancelOpenOrdersResponse(
 ): Result<CancelResponse[]> {
   const out: CancelResponse[] = [];
   for (const e of events) {
-    if (e.kind === 'CancelRejected') return fail(errorForResult(e.code, 'cancel'));
+    if (e.kind === 'CancelRejected') return fail(errorForResult(e.code, 'cancelAll'));
     if (e.kind === 'OrderCanceled') out.push(cancelBody(e, events, req.market, lookup, undefined, opts));
   }
   return out.length === 0 ? fail(Errors.unknown()) : ok(out);
@@ -552,7 +545,7 @@ export function cancelReplaceResponse(
     );
   } else if (placed?.kind === 'OrderRejected' && placed.code !== ResultCode.CANCEL_REPLACE_NOT_ATTEMPTED) {
     newOrderResult = 'FAILURE';
-    newOrderResponse = halfError(errorForResult(placed.code, 'place'));
+    newOrderResponse = halfError(errorForResult(placed.code, 'cancelReplace'));
   }
   const body: CancelReplaceResponse = { cancelResult, newOrderResult, cancelResponse, newOrderResponse };
   if (cancelResult === 'SUCCESS' && newOrderResult === 'SUCCESS') return ok(body);

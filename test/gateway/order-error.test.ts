@@ -1,27 +1,23 @@
 /**
- * The engine's result codes in Binance's terms: every code has a Binance error for every
- * operation; what a client can cause is a 4xx with Binance's code and message, the same
- * engine refusal reads -2010 on a new order, -2011 on a cancel and -2038 on an amend, and
- * only what no request can cause (a bug) is a 5xx.
+ * The engine's result codes in Binance's terms, for the order operations (the replies in
+ * order-response.ts map through the gateway's one table, gateway/binance/errors.ts): every
+ * code has a Binance error for every operation; what a client can cause is a 4xx with
+ * Binance's code and message, the same engine refusal reads -2010 on a new order, -2011 on a
+ * cancel and -2038 on an amend, and only what no request can cause (a bug) is a 5xx.
  */
 import assert from 'node:assert/strict';
 import { ALL_RESULT_CODES, ResultCode, resultCodeName } from '../../engine/index.ts';
-import { errorForResult, type Operation } from '../../gateway/orders/order-error.ts';
+import { errorForResult, type ResultContext } from '../../gateway/binance/errors.ts';
 
-const ops: Operation[] = ['place', 'cancel', 'amend'];
+/** The operations of the order endpoints. */
+const ops: ResultContext[] = ['place', 'cancel', 'cancelAll', 'amend', 'cancelReplace'];
 
-/** Codes no order request can produce: success, the sequencer's clock, record decoding, funds commands. */
-const NOT_FROM_ORDERS = new Set<number>([
-  ResultCode.OK,
+/** Codes only a bug on our side produces (the gateway or the sequencer built a bad command). */
+const NOT_FROM_ORDERS = new Set<ResultCode>([
+  ResultCode.INVALID_USER_ID,
   ResultCode.INVALID_TIMESTAMP,
   ResultCode.UNKNOWN_COMMAND,
   ResultCode.MALFORMED_RECORD,
-  ResultCode.UNKNOWN_ASSET,
-  ResultCode.INVALID_AMOUNT,
-  ResultCode.UNKNOWN_WITHDRAWAL,
-  ResultCode.DUPLICATE_WITHDRAWAL,
-  ResultCode.INVALID_FEE_RATE,
-  ResultCode.BALANCE_OVERFLOW,
 ]);
 /** Codes that mean "try again later", not "your request is wrong". */
 const RUNTIME = new Set<number>([ResultCode.SHUTTING_DOWN, ResultCode.SYMBOL_MOVING]);
@@ -29,10 +25,8 @@ const RUNTIME = new Set<number>([ResultCode.SHUTTING_DOWN, ResultCode.SYMBOL_MOV
 describe('engine result codes as Binance errors', () => {
   it('maps every code a request can cause to a 4xx Binance error, for every operation', () => {
     for (const code of ALL_RESULT_CODES) {
-      if (NOT_FROM_ORDERS.has(code) || RUNTIME.has(code)) continue;
+      if (code === ResultCode.OK || NOT_FROM_ORDERS.has(code) || RUNTIME.has(code)) continue;
       for (const op of ops) {
-        // A new order's id is the sequencer's to give: a bad one is a bug (-1000), checked below.
-        if (code === ResultCode.INVALID_ORDER_ID && op === 'place') continue;
         const e = errorForResult(code, op);
         assert.ok(e.code <= -1000 && e.code > -3000, `${resultCodeName(code)} ${op}: ${e.code}`);
         assert.ok(e.status >= 400 && e.status < 500, `${resultCodeName(code)} ${op}: ${e.status}`);
@@ -50,30 +44,42 @@ describe('engine result codes as Binance errors', () => {
     assert.equal(errorForResult(ResultCode.SYMBOL_MOVING, 'cancel').code, -1008);
   });
 
-  it('maps codes no request can cause to -1000 with status 500, naming the code', () => {
+  it('maps codes no request can cause to -1000 with status 500, and refuses to map OK', () => {
     for (const code of NOT_FROM_ORDERS) {
       const e = errorForResult(code, 'place');
-      assert.equal(e.code, -1000);
-      assert.equal(e.status, 500);
-      assert.ok(e.msg.includes(resultCodeName(code)));
+      assert.deepEqual([e.status, e.code], [500, -1000], resultCodeName(code));
     }
-    assert.equal(errorForResult(12345, 'place').code, -1000);
-    assert.equal(errorForResult(ResultCode.INVALID_ORDER_ID, 'place').status, 500);
+    assert.throws(() => errorForResult(ResultCode.OK, 'place'), /OK/);
   });
 
   it('words engine refusals by operation: -2010 new order, -2011 cancel, -2038 amend', () => {
-    const cases: [number, string][] = [
-      [ResultCode.UNKNOWN_ORDER, 'Unknown order sent.'],
+    const cases: [ResultCode, string][] = [
       [ResultCode.INSUFFICIENT_BALANCE, 'Account has insufficient balance for requested action.'],
       [ResultCode.DUPLICATE_CLIENT_ORDER_ID, 'Duplicate order sent.'],
       [ResultCode.WOULD_TAKE, 'Order would immediately match and take.'],
     ];
     for (const [code, msg] of cases) {
       assert.deepEqual(errorForResult(code, 'place'), { code: -2010, msg, status: 400 });
+      assert.deepEqual(errorForResult(code, 'cancelReplace'), {
+        code: -2010,
+        msg,
+        status: 400,
+      });
       assert.deepEqual(errorForResult(code, 'cancel'), { code: -2011, msg, status: 400 });
       assert.deepEqual(errorForResult(code, 'amend'), { code: -2038, msg, status: 400 });
     }
-    assert.deepEqual(errorForResult(ResultCode.NO_OPEN_ORDERS, 'cancel'), {
+    // An order that is not there: a cancel or an amend names one (a new order never does).
+    assert.deepEqual(errorForResult(ResultCode.UNKNOWN_ORDER, 'cancel'), {
+      code: -2011,
+      msg: 'Unknown order sent.',
+      status: 400,
+    });
+    assert.deepEqual(errorForResult(ResultCode.UNKNOWN_ORDER, 'amend'), {
+      code: -2038,
+      msg: 'Unknown order sent.',
+      status: 400,
+    });
+    assert.deepEqual(errorForResult(ResultCode.NO_OPEN_ORDERS, 'cancelAll'), {
       code: -2011,
       msg: 'Unknown order sent.',
       status: 400,
@@ -86,7 +92,7 @@ describe('engine result codes as Binance errors', () => {
   });
 
   it('names the failing filter for every market-filter code', () => {
-    const filters: [number, string][] = [
+    const filters: [ResultCode, string][] = [
       [ResultCode.PRICE_BELOW_MIN, 'PRICE_FILTER'],
       [ResultCode.PRICE_ABOVE_MAX, 'PRICE_FILTER'],
       [ResultCode.PRICE_OFF_TICK, 'PRICE_FILTER'],
@@ -98,7 +104,7 @@ describe('engine result codes as Binance errors', () => {
       [ResultCode.MARKET_QTY_ABOVE_MAX, 'MARKET_LOT_SIZE'],
       [ResultCode.NOTIONAL_BELOW_MIN, 'NOTIONAL'],
       [ResultCode.NOTIONAL_ABOVE_MAX, 'NOTIONAL'],
-      [ResultCode.BOOK_CAPACITY, 'MAX_NUM_ORDERS'],
+      [ResultCode.BOOK_CAPACITY, 'EXCHANGE_MAX_NUM_ORDERS'],
     ];
     for (const [code, filter] of filters)
       assert.deepEqual(errorForResult(code, 'place'), {
@@ -118,7 +124,7 @@ describe('engine result codes as Binance errors', () => {
     assert.equal(errorForResult(ResultCode.MISSING_ORDER_REFERENCE, 'cancel').code, -1102);
     assert.equal(
       errorForResult(ResultCode.STP_MODE_NOT_ALLOWED, 'place').msg,
-      'This symbol does not allow the specified self-trade prevention mode.',
+      "Data sent for parameter 'selfTradePreventionMode' is not valid.",
     );
     assert.equal(errorForResult(ResultCode.MARKET_NOT_TRADING, 'place').msg, 'Market is closed.');
   });

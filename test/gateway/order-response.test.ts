@@ -743,15 +743,15 @@ describe('order replies', () => {
       );
     });
 
-    it('refuses a quantity not above what has filled (the engine says so) with -1013 LOT_SIZE', () => {
+    it('refuses a quantity not above what has filled (the engine says so) with -2038', () => {
       const x = funded();
       const id = x.rest(BOB, 'SELL', '50000', '0.05');
       x.order(ALICE, limit('BUY', '50000', '0.03'));
       assert.deepEqual(
         error(x.amend(BOB, { symbol: 'BTCUSDT', orderId: String(id), newQty: '0.03' }).reply),
         {
-          code: -1013,
-          msg: 'Filter failure: LOT_SIZE',
+          code: -2038,
+          msg: 'The new quantity must be greater than the filled quantity.',
           status: 400,
         },
       );
