@@ -1,18 +1,4 @@
-/**
- * How the trading routes turn failures into Binance replies: the engine's rejections (through
- * the one ResultCode table, gateway/binance/errors.ts `errorForResult`), the core link's
- * failures (matched by their dotted `code`, so that the gateway imports nothing of the
- * platform), and error values that carry a `data` part (cancel-replace's -2021 / -2022).
- */
-import type { EngineEvent, ResultCode } from '../../engine/index.ts';
-import {
-  BinanceApiError,
-  BinanceCode,
-  type BinanceError,
-  binanceError,
-  errorForResult,
-  type ResultContext,
-} from '../binance/errors.ts';
+import { BinanceApiError, BinanceCode, type BinanceError, binanceError } from '../binance/errors.ts';
 import { type GatewayResponse, jsonResponse } from '../http/http-types.ts';
 
 /** An error value as the order functions return it (a Binance error, maybe with `data`). */
@@ -73,22 +59,4 @@ export async function engineCall<T>(call: () => Promise<T>): Promise<T> {
     if (mapped !== undefined) throw new BinanceApiError(mapped);
     throw e;
   }
-}
-
-/** The engine events that refuse a command, by the operation that sent it. */
-type RejectionKind = 'OrderRejected' | 'CancelRejected' | 'AmendRejected';
-
-/**
- * The Binance error for the first rejection of `kind` among a command's events, mapped in
- * `context`; undefined when the command was not refused that way.
- */
-export function rejectionOf(
-  events: readonly EngineEvent[],
-  kind: RejectionKind,
-  context: ResultContext,
-): BinanceError | undefined {
-  for (const e of events) {
-    if (e.kind === kind) return errorForResult((e as { code: ResultCode }).code, context);
-  }
-  return undefined;
 }

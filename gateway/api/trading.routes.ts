@@ -16,9 +16,9 @@
  *
  * Each order handler parses (a 4xx for anything wrong, before the engine sees anything),
  * checks the recvWindow again right before submitting (Binance does the same before its
- * matching engine), submits, maps an engine refusal through the one ResultCode table
- * (gateway/binance/errors.ts), and builds the reply from the command's events and the order
- * view. The view is fed by the platform (core events -> `view.applyRecords`).
+ * matching engine), submits, and builds the reply from the command's events and the order
+ * view (the replies map engine refusals through the one ResultCode table,
+ * gateway/binance/errors.ts). The view is fed by the platform (core events -> the view).
  */
 import { type CommandInput, type EngineEvent, type Market, ResultCode } from '../../engine/index.ts';
 import type { TimeUnit } from '../auth/time-unit.ts';
@@ -44,7 +44,6 @@ import {
 } from '../orders/order-params.ts';
 import {
   amendKeepPriorityResponse,
-  type CancelReplaceResponse,
   cancelOpenOrdersResponse,
   cancelOrderResponse,
   cancelReplaceResponse,
@@ -59,7 +58,7 @@ import type { OrderView } from '../orders/order-view.ts';
 import type { Clock, EngineAccess, FeeRates } from '../ports.ts';
 import { accountRoutes } from './account.routes.ts';
 import type { OrderHistory } from './history.port.ts';
-import { type ErrorValue, engineCall, errorReply, rejectionOf } from './trading-errors.ts';
+import { engineCall, errorReply } from './trading-errors.ts';
 import { myTradeResponse, snapshotOfHistory } from './trading-format.ts';
 import {
   checkUnread,
@@ -104,25 +103,6 @@ function reply<T>(r: Result<T>): GatewayResponse {
   return r.ok ? jsonResponse(r.value) : errorReply(r.error);
 }
 
-/** cancelReplace's failed halves, as the one ResultCode table words them. */
-function withGatewayHalves(error: ErrorValue, events: readonly EngineEvent[]): ErrorValue {
-  const data = error.data as CancelReplaceResponse | undefined;
-  if (data === undefined || data === null || typeof data !== 'object' || !('cancelResult' in data))
-    return error;
-  const cancel =
-    data.cancelResult === 'FAILURE' ? rejectionOf(events, 'CancelRejected', 'cancel') : undefined;
-  const place =
-    data.newOrderResult === 'FAILURE' ? rejectionOf(events, 'OrderRejected', 'cancelReplace') : undefined;
-  return {
-    ...error,
-    data: {
-      ...data,
-      ...(cancel === undefined ? {} : { cancelResponse: { code: cancel.code, msg: cancel.msg } }),
-      ...(place === undefined ? {} : { newOrderResponse: { code: place.code, msg: place.msg } }),
-    },
-  };
-}
-
 /** `o` as GET order / openOrders / allOrders print it. */
 function orderJson(o: OrderSnapshot, m: Market, unit: TimeUnit) {
   return orderQueryResponse(o, m, { timeUnit: unit });
@@ -154,8 +134,6 @@ export function tradingRoutes(deps: TradingDeps): Route[] {
     const parsed = valueOr(parseNewOrder(req.params, parseCtx(ctx)));
     if (isReply(parsed)) return parsed;
     const events = await submit(parsed.command, ctx);
-    const refused = rejectionOf(events, 'OrderRejected', 'place');
-    if (refused !== undefined) return errorReply(refused);
     return reply(newOrderResponse(parsed, events, { timeUnit: ctx.timeUnit }));
   };
 
@@ -173,8 +151,6 @@ export function tradingRoutes(deps: TradingDeps): Route[] {
     const parsed = valueOr(parseCancelOrder(req.params, parseCtx(ctx)));
     if (isReply(parsed)) return parsed;
     const events = await submit(parsed.command, ctx);
-    const refused = rejectionOf(events, 'CancelRejected', 'cancel');
-    if (refused !== undefined) return errorReply(refused);
     return reply(cancelOrderResponse(parsed, events, view, { timeUnit: ctx.timeUnit }));
   };
 
@@ -182,8 +158,6 @@ export function tradingRoutes(deps: TradingDeps): Route[] {
     const parsed = valueOr(parseCancelOpenOrders(req.params, parseCtx(ctx)));
     if (isReply(parsed)) return parsed;
     const events = await submit(parsed.command, ctx);
-    const refused = rejectionOf(events, 'CancelRejected', 'cancelAll');
-    if (refused !== undefined) return errorReply(refused);
     return reply(cancelOpenOrdersResponse(parsed, events, view, { timeUnit: ctx.timeUnit }));
   };
 
@@ -191,8 +165,7 @@ export function tradingRoutes(deps: TradingDeps): Route[] {
     const parsed = valueOr(parseCancelReplace(req.params, parseCtx(ctx)));
     if (isReply(parsed)) return parsed;
     const events = await submit(parsed.command, ctx);
-    const r = cancelReplaceResponse(parsed, events, view, { timeUnit: ctx.timeUnit });
-    return r.ok ? jsonResponse(r.value) : errorReply(withGatewayHalves(r.error, events));
+    return reply(cancelReplaceResponse(parsed, events, view, { timeUnit: ctx.timeUnit }));
   };
 
   const amendKeepPriority = async (req: GatewayRequest, ctx: RouteContext) => {
@@ -201,8 +174,6 @@ export function tradingRoutes(deps: TradingDeps): Route[] {
     const refusedEarly = checkKeepPriority(parsed, view);
     if (refusedEarly !== undefined) return errorReply(refusedEarly);
     const events = await submit(parsed.command, ctx);
-    const refused = rejectionOf(events, 'AmendRejected', 'amend');
-    if (refused !== undefined) return errorReply(refused);
     return reply(amendKeepPriorityResponse(parsed, events, view, { timeUnit: ctx.timeUnit }));
   };
 
