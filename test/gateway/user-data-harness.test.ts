@@ -45,6 +45,8 @@ export interface Closed {
 /** A WebSocket client that keeps every message it receives until a test takes it. */
 export class WsClient {
   private readonly inbox: Json[] = [];
+  /** Every message as received, in order (for what JSON.parse would change). */
+  readonly texts: string[] = [];
   private wake: (() => void) | undefined;
   closed: Closed | undefined;
 
@@ -52,6 +54,7 @@ export class WsClient {
     ws.addEventListener('message', (ev) => {
       const text =
         typeof ev.data === 'string' ? ev.data : Buffer.from(ev.data as ArrayBuffer).toString('utf8');
+      this.texts.push(text);
       this.inbox.push(JSON.parse(text));
       this.wake?.();
     });
@@ -197,7 +200,10 @@ export class UserDataRig {
       rateLimits: options.rateLimits ?? {
         ...DEFAULT_RATE_LIMITS,
         requestWeight: [{ interval: 'MINUTE', intervalNum: 1, limit: 1e9 }],
-        orders: [{ interval: 'SECOND', intervalNum: 10, limit: 1e9 }],
+        orders: [
+          { interval: 'SECOND', intervalNum: 10, limit: 1e9 },
+          { interval: 'DAY', intervalNum: 1, limit: 1e9 },
+        ],
       },
       routes: listenKeyRoutes({ listenKeys: this.listenKeys }),
       logger: this.logs.logger,
