@@ -5,6 +5,7 @@
  * logon or signed per request, and the shared rate limits.
  */
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { DEFAULT_RATE_LIMITS } from '../../gateway/auth/rate-limit.ts';
 import { hmac } from './helpers.ts';
 import { type Json, UNIT, UserDataRig, type WsClient, wsPayload } from './user-data-harness.test.ts';
@@ -123,6 +124,73 @@ describe('WebSocket API (/ws-api/v3)', () => {
       ws.send(Buffer.from([0xff, 0xfe, 0x00]).toString('latin1'));
       assert.equal((await ws.take()).error.code, -1135);
       assert.equal((await ws.request('ping')).status, 200);
+    });
+
+    it('answers every frame, however malformed, exactly once, and changes no balance', async () => {
+      const u = rig.hmacUser();
+      await rig.deposit(u.userId, 'USDT', 10 * UNIT);
+      const before = rig.balances(u.userId);
+      const methods = [
+        'ping',
+        'time',
+        'exchangeInfo',
+        'session.logon',
+        'session.status',
+        'session.logout',
+        'session.subscriptions',
+        'userDataStream.subscribe',
+        'userDataStream.subscribe.signature',
+        'userDataStream.unsubscribe',
+        'order.place',
+        'order.cancel',
+        'order.status',
+      ];
+      const value = fc.oneof(
+        fc.string(),
+        fc.integer(),
+        fc.double(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(fc.string(), { maxLength: 3 }),
+        fc.object({ maxDepth: 1 }),
+      );
+      const params = fc.dictionary(
+        fc.oneof(
+          fc.constantFrom('symbol', 'side', 'type', 'quantity', 'price', 'apiKey', 'signature', 'timestamp'),
+          fc.string(),
+        ),
+        value,
+        { maxKeys: 6 },
+      );
+      const request = fc.record(
+        {
+          id: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.double(), fc.object({ maxDepth: 0 })),
+          method: fc.oneof(fc.constantFrom(...methods), fc.string(), fc.integer()),
+          params: fc.oneof(params, value),
+        },
+        { requiredKeys: [] },
+      );
+      const frames = fc.sample(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.json(),
+          request.map((r) => JSON.stringify(r)),
+          request.map((r) => JSON.stringify({ ...r, params: { ...u.signed(), ...(r.params as object) } })),
+        ),
+        { numRuns: 300, seed: 20260115 },
+      );
+      for (const frame of frames) {
+        ws.send(frame);
+        const reply = await ws.take();
+        assert.ok(
+          typeof reply.status === 'number' && reply.status < 500,
+          `${frame} -> ${JSON.stringify(reply)}`,
+        );
+        assert.ok('result' in reply || 'error' in reply);
+      }
+      assert.equal((await ws.request('ping')).status, 200);
+      assert.deepEqual(ws.pending(), []);
+      assert.deepEqual(rig.balances(u.userId), before);
     });
   });
 
