@@ -89,15 +89,6 @@ function userIdOf(ctx: RouteContext): number {
   return ctx.auth.userId;
 }
 
-/** A parse result's value, or the error reply it earned. */
-function valueOr<T>(r: Result<T>): T | GatewayResponse {
-  return r.ok ? r.value : errorReply(r.error);
-}
-
-function isReply<T>(v: T | GatewayResponse): v is GatewayResponse {
-  return typeof v === 'object' && v !== null && 'status' in v && 'body' in v && typeof v.body === 'string';
-}
-
 /** A reply's value as JSON, or its error. */
 function reply<T>(r: Result<T>): GatewayResponse {
   return r.ok ? jsonResponse(r.value) : errorReply(r.error);
@@ -131,15 +122,17 @@ export function tradingRoutes(deps: TradingDeps): Route[] {
   // Orders
 
   const newOrder = async (req: GatewayRequest, ctx: RouteContext) => {
-    const parsed = valueOr(parseNewOrder(req.params, parseCtx(ctx)));
-    if (isReply(parsed)) return parsed;
+    const r = parseNewOrder(req.params, parseCtx(ctx));
+    if (!r.ok) return errorReply(r.error);
+    const parsed = r.value;
     const events = await submit(parsed.command, ctx);
     return reply(newOrderResponse(parsed, events, { timeUnit: ctx.timeUnit }));
   };
 
   const testOrder = async (req: GatewayRequest, ctx: RouteContext) => {
-    const parsed = valueOr(parseTestOrder(req.params, parseCtx(ctx)));
-    if (isReply(parsed)) return parsed;
+    const r = parseTestOrder(req.params, parseCtx(ctx));
+    if (!r.ok) return errorReply(r.error);
+    const parsed = r.value;
     // Validated exactly as a new order, never sent to the engine.
     const rates = parsed.computeCommissionRates
       ? await deps.fees.rates(userIdOf(ctx))
@@ -148,29 +141,33 @@ export function tradingRoutes(deps: TradingDeps): Route[] {
   };
 
   const cancelOrder = async (req: GatewayRequest, ctx: RouteContext) => {
-    const parsed = valueOr(parseCancelOrder(req.params, parseCtx(ctx)));
-    if (isReply(parsed)) return parsed;
+    const r = parseCancelOrder(req.params, parseCtx(ctx));
+    if (!r.ok) return errorReply(r.error);
+    const parsed = r.value;
     const events = await submit(parsed.command, ctx);
     return reply(cancelOrderResponse(parsed, events, view, { timeUnit: ctx.timeUnit }));
   };
 
   const cancelOpenOrders = async (req: GatewayRequest, ctx: RouteContext) => {
-    const parsed = valueOr(parseCancelOpenOrders(req.params, parseCtx(ctx)));
-    if (isReply(parsed)) return parsed;
+    const r = parseCancelOpenOrders(req.params, parseCtx(ctx));
+    if (!r.ok) return errorReply(r.error);
+    const parsed = r.value;
     const events = await submit(parsed.command, ctx);
     return reply(cancelOpenOrdersResponse(parsed, events, view, { timeUnit: ctx.timeUnit }));
   };
 
   const cancelReplace = async (req: GatewayRequest, ctx: RouteContext) => {
-    const parsed = valueOr(parseCancelReplace(req.params, parseCtx(ctx)));
-    if (isReply(parsed)) return parsed;
+    const r = parseCancelReplace(req.params, parseCtx(ctx));
+    if (!r.ok) return errorReply(r.error);
+    const parsed = r.value;
     const events = await submit(parsed.command, ctx);
     return reply(cancelReplaceResponse(parsed, events, view, { timeUnit: ctx.timeUnit }));
   };
 
   const amendKeepPriority = async (req: GatewayRequest, ctx: RouteContext) => {
-    const parsed = valueOr(parseAmendKeepPriority(req.params, parseCtx(ctx)));
-    if (isReply(parsed)) return parsed;
+    const r = parseAmendKeepPriority(req.params, parseCtx(ctx));
+    if (!r.ok) return errorReply(r.error);
+    const parsed = r.value;
     const refusedEarly = checkKeepPriority(parsed, view);
     if (refusedEarly !== undefined) return errorReply(refusedEarly);
     const events = await submit(parsed.command, ctx);
@@ -181,8 +178,9 @@ export function tradingRoutes(deps: TradingDeps): Route[] {
   // Queries
 
   const getOrder = async (req: GatewayRequest, ctx: RouteContext) => {
-    const parsed = valueOr(parseQueryOrder(req.params, parseCtx(ctx)));
-    if (isReply(parsed)) return parsed;
+    const r = parseQueryOrder(req.params, parseCtx(ctx));
+    if (!r.ok) return errorReply(r.error);
+    const parsed = r.value;
     const m = parsed.market;
     let o: OrderSnapshot | undefined = queryOrder(view, parsed);
     if (o === undefined) {
