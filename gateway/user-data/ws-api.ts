@@ -264,14 +264,22 @@ export function wsApiBehaviour(deps: WsApiDeps): uWS.WebSocketBehavior<WsApiConn
     apiKeys,
   });
 
-  /** Ends subscriptions made through the session (session.logout, a revoked key). */
-  const endSession = (conn: WsApiConnection): void => {
+  /** Ends one subscription; the client is told with Binance's `eventStreamTerminated`. */
+  const endSubscription = (ws: uWS.WebSocket<WsApiConnection>, id: number): void => {
+    const conn = ws.getUserData();
+    const sub = conn.subscriptions.get(id);
+    if (sub === undefined) return;
+    sub.unsubscribe();
+    conn.subscriptions.delete(id);
+    const E = responseTime(clock.nowMicros(), conn.timeUnit);
+    send(ws, `{"subscriptionId":${id},"event":{"e":"eventStreamTerminated","E":${E}}}`);
+  };
+
+  /** Ends the session and the subscriptions made through it (session.logout, a revoked key). */
+  const endSession = (ws: uWS.WebSocket<WsApiConnection>): void => {
+    const conn = ws.getUserData();
     conn.session = null;
-    for (const [id, sub] of conn.subscriptions) {
-      if (!sub.viaSession) continue;
-      sub.unsubscribe();
-      conn.subscriptions.delete(id);
-    }
+    for (const [id, sub] of [...conn.subscriptions]) if (sub.viaSession) endSubscription(ws, id);
   };
 
   /** A signed request, per request or through the session. */
@@ -281,7 +289,7 @@ export function wsApiBehaviour(deps: WsApiDeps): uWS.WebSocketBehavior<WsApiConn
       return authenticateSigned(p, security, authCtx(call));
     const s = call.conn.session;
     if (s === null) fail(Errors.mandatory('apiKey'));
-    return authenticateSession(p, security, s.apiKey, authCtx(call), () => endSession(call.conn));
+    return authenticateSession(p, security, s.apiKey, authCtx(call), () => endSession(call.ws));
   };
 
   const sessionResult = (conn: WsApiConnection, nowMicros: number) => ({
@@ -387,9 +395,9 @@ export function wsApiBehaviour(deps: WsApiDeps): uWS.WebSocketBehavior<WsApiConn
 
       'session.logout': {
         weight: 2,
-        run: async ({ params, conn, nowMicros }) => {
+        run: async ({ ws, params, conn, nowMicros }) => {
           onlyParams(params, []);
-          endSession(conn);
+          endSession(ws);
           return sessionResult(conn, nowMicros);
         },
       },
@@ -411,7 +419,7 @@ export function wsApiBehaviour(deps: WsApiDeps): uWS.WebSocketBehavior<WsApiConn
           // The session's key may have been deleted or disabled since logon.
           const key = await apiKeys.resolveApiKey(s.apiKey);
           if (key === null || key.userStatus !== 'ACTIVE' || !ipAllowed(call.conn.ip, key.ipAllow)) {
-            endSession(call.conn);
+            endSession(call.ws);
             fail(Errors.rejectedKey());
           }
           return subscribe(call, key.userId, true);
@@ -429,12 +437,11 @@ export function wsApiBehaviour(deps: WsApiDeps): uWS.WebSocketBehavior<WsApiConn
 
       'userDataStream.unsubscribe': {
         weight: 2,
-        run: async ({ params, conn }) => {
+        run: async ({ ws, params, conn }) => {
           onlyParams(params, ['subscriptionId']);
           const raw = params.subscriptionId;
           if (raw === undefined || raw === null) {
-            for (const sub of conn.subscriptions.values()) sub.unsubscribe();
-            conn.subscriptions.clear();
+            for (const id of [...conn.subscriptions.keys()]) endSubscription(ws, id);
             return {};
           }
           const id =
@@ -444,10 +451,8 @@ export function wsApiBehaviour(deps: WsApiDeps): uWS.WebSocketBehavior<WsApiConn
                 ? Number(raw)
                 : NaN;
           if (!Number.isSafeInteger(id)) fail(Errors.illegalChars('subscriptionId', '^[0-9]{1,9}$'));
-          const sub = conn.subscriptions.get(id);
-          if (sub === undefined) fail(SUBSCRIPTION_INACTIVE);
-          sub.unsubscribe();
-          conn.subscriptions.delete(id);
+          if (!conn.subscriptions.has(id)) fail(SUBSCRIPTION_INACTIVE);
+          endSubscription(ws, id);
           return {};
         },
       },

@@ -236,14 +236,21 @@ describe('WebSocket API (/ws-api/v3)', () => {
         { subscriptionId: 1 },
       ]);
       assert.deepEqual((await ws.request('userDataStream.unsubscribe', { subscriptionId: 0 })).result, {});
+      assert.deepEqual(await ws.take((m) => m.subscriptionId === 0), {
+        subscriptionId: 0,
+        event: { e: 'eventStreamTerminated', E: rig.clock.millis },
+      });
       const gone = await ws.request('userDataStream.unsubscribe', { subscriptionId: 0 });
       assert.deepEqual(gone.error, { code: -2036, msg: 'User Data Stream subscription not active.' });
       await rig.deposit(a.userId, 'BTC', UNIT);
       await rig.deposit(b.userId, 'BTC', UNIT);
       const event = await ws.take((m) => 'subscriptionId' in m);
       assert.deepEqual([event.subscriptionId, event.event.e], [1, 'balanceUpdate']);
+      assert.equal((await ws.take((m) => m.subscriptionId === 1)).event.e, 'outboundAccountPosition');
       assert.deepEqual((await ws.request('userDataStream.unsubscribe')).result, {});
+      assert.equal((await ws.take((m) => m.subscriptionId === 1)).event.e, 'eventStreamTerminated');
       assert.equal(rig.hub.subscriberCount(b.userId), 0);
+      assert.deepEqual(ws.pending(), []);
       assert.equal((await ws.request('session.status')).result.userDataStream, false);
     });
 
@@ -447,6 +454,7 @@ describe('WebSocket API (/ws-api/v3)', () => {
       assert.equal(noTime.error.code, -1102);
       await ws.request('session.logout');
       assert.equal(rig.hub.subscriberCount(e.userId), 0);
+      assert.equal((await ws.take((m) => m.subscriptionId === 0)).event.e, 'eventStreamTerminated');
       const unsigned = await ws.request('order.place', {
         symbol: 'BTCUSDT',
         side: 'BUY',
