@@ -69,6 +69,8 @@ export interface PlatformParts {
   readonly client: CoreClient;
   readonly identity: IdentityContext;
   readonly funds: FundsConfig;
+  /** The platform's default fee rates (per-user rates override them). */
+  readonly fees: { readonly makerPpm: number; readonly takerPpm: number };
   readonly logger: pino.Logger;
 }
 
@@ -221,7 +223,15 @@ export async function startPlatform(
 
     // 5. gateway (or, on a core without one, the admin API alone)
     let gateway: Gateway | null = null;
-    const parts: PlatformParts = { markets, db, client, identity, funds, logger };
+    const parts: PlatformParts = {
+      markets,
+      db,
+      client,
+      identity,
+      funds,
+      fees: { makerPpm: config.makerPpm, takerPpm: config.takerPpm },
+      logger,
+    };
     const admin =
       core === null
         ? []

@@ -4,6 +4,7 @@
  * deposits, the ledger check, the audit chain; then a restart resumes where it stopped.
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -99,6 +100,104 @@ describe('platform in one process', function () {
     const audit = await admin('GET', '/admin/v1/audit/verify');
     assert.equal(audit.body.ok, true);
     assert.ok((audit.body.entries as number) >= 4);
+  });
+
+  it('trades over the signed Binance API: orders, fills with commissions, account, history', async () => {
+    const maker = await admin('POST', '/admin/v1/users', {
+      email: 'maker@example.com',
+      deposits: [{ asset: 'BTC', amount: '1' }],
+      kycTier: 1,
+    });
+    const taker = await admin('POST', '/admin/v1/users', {
+      email: 'taker@example.com',
+      deposits: [{ asset: 'USDT', amount: '100000' }],
+      kycTier: 1,
+    });
+    const signed = async (
+      who: Record<string, unknown>,
+      method: string,
+      route: string,
+      params: Record<string, string>,
+    ) => {
+      const query = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();
+      const signature = createHmac('sha256', who.secretKey as string)
+        .update(query)
+        .digest('hex');
+      const res = await fetch(
+        `http://127.0.0.1:${platform.gateway!.port}${route}?${query}&signature=${signature}`,
+        {
+          method,
+          headers: { 'X-MBX-APIKEY': who.apiKey as string },
+        },
+      );
+      return {
+        status: res.status,
+        body: (await res.json()) as Record<string, unknown> & Record<string, unknown>[],
+      };
+    };
+    const ask = await signed(maker.body, 'POST', '/api/v3/order', {
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      type: 'LIMIT',
+      timeInForce: 'GTC',
+      quantity: '0.5',
+      price: '60000',
+      newClientOrderId: 'ask-1',
+    });
+    assert.equal(ask.status, 200, JSON.stringify(ask.body));
+    assert.equal(ask.body.status, 'NEW');
+    const buy = await signed(taker.body, 'POST', '/api/v3/order', {
+      symbol: 'BTCUSDT',
+      side: 'BUY',
+      type: 'MARKET',
+      quoteOrderQty: '15000',
+      newOrderRespType: 'FULL',
+    });
+    assert.equal(buy.status, 200, JSON.stringify(buy.body));
+    assert.equal(buy.body.status, 'FILLED');
+    assert.equal(buy.body.executedQty, '0.25000000');
+    assert.deepEqual(buy.body.fills, [
+      {
+        price: '60000.00000000',
+        qty: '0.25000000',
+        commission: '0.00025000',
+        commissionAsset: 'BTC',
+        tradeId: 1,
+      },
+    ]);
+    const account = await signed(taker.body, 'GET', '/api/v3/account', { omitZeroBalances: 'true' });
+    assert.deepEqual(account.body.balances, [
+      { asset: 'BTC', free: '0.24975000', locked: '0.00000000' },
+      { asset: 'USDT', free: '85000.00000000', locked: '0.00000000' },
+    ]);
+    const open = await signed(maker.body, 'GET', '/api/v3/openOrders', { symbol: 'BTCUSDT' });
+    assert.equal(open.body.length, 1);
+    assert.equal(open.body[0]!.executedQty, '0.25000000');
+    // History comes from the database the persister writes.
+    await platform.persister!.flushed(platform.core!.lastSeq);
+    const trades = await signed(taker.body, 'GET', '/api/v3/myTrades', { symbol: 'BTCUSDT' });
+    assert.equal(trades.body.length, 1);
+    assert.equal(trades.body[0]!.isBuyer, true);
+    const all = await signed(maker.body, 'GET', '/api/v3/allOrders', { symbol: 'BTCUSDT' });
+    assert.deepEqual(
+      all.body.map((o) => [o.clientOrderId, o.status]),
+      [['ask-1', 'PARTIALLY_FILLED']],
+    );
+    const insufficient = await signed(taker.body, 'POST', '/api/v3/order', {
+      symbol: 'BTCUSDT',
+      side: 'BUY',
+      type: 'LIMIT',
+      timeInForce: 'GTC',
+      quantity: '10',
+      price: '60000',
+    });
+    assert.equal(insufficient.status, 400);
+    assert.deepEqual(insufficient.body, {
+      code: -2010,
+      msg: 'Account has insufficient balance for requested action.',
+    });
+    const ledger = await admin('GET', '/admin/v1/ledger/check');
+    assert.deepEqual(ledger.body.differences, []);
   });
 
   it('lists and moves shards, hashes and verifies the state', async () => {
