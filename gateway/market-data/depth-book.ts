@@ -37,7 +37,7 @@ import {
   symbolOf,
   tifOf,
 } from './event-fields.ts';
-import type { MarketFormat } from './numbers.ts';
+import { ALL_STREAMS, type Interest, type MarketFormat } from './numbers.ts';
 
 /** Where encoded payloads go: the stream name as Binance spells it, and the payload (JSON). */
 export type Emit = (stream: string, payload: string) => void;
@@ -165,6 +165,12 @@ export class PriceLadder {
     this.n = 0;
   }
 }
+
+/**
+ * An order id as a Map key: ids read from the event records are doubles, and V8 hashes a
+ * small integer (Smi) much faster than a heap number. Equal values are the same key either way.
+ */
+const key = (id: number): number => (id <= 0x3fffffff ? id | 0 : id);
 
 /** A diff stream's pending window: the first update id in it and the levels it touched. */
 class DiffWindow {
@@ -349,17 +355,20 @@ export class DepthTracker {
   private free: number[] = [];
   private used = 0;
   // This command: orders that may rest at its end, and the staged level changes.
-  private pending: number[] = [];
+  private pending = new Int32Array(16);
+  private pendingCount = 0;
   private stSymbol = new Uint32Array(64);
   private stSide = new Uint8Array(64);
   private stPrice = new Float64Array(64);
   private stDelta = new Float64Array(64);
   private staged = 0;
-  private readonly changed: number[] = [];
+  /** Symbols changed by the current command (scratch). */
+  private readonly changed = new Int32Array(64);
 
   constructor(
     formats: readonly MarketFormat[],
     private readonly emit: Emit,
+    private readonly wants: Interest = ALL_STREAMS,
   ) {
     this.books = formats.map((f) => new DepthBook(f));
   }
@@ -378,20 +387,20 @@ export class DepthTracker {
         this.oRem[s] = slot(v, i, S.QTY);
         this.oRests[s] = rests ? 1 : 0;
         this.oOnBook[s] = 0;
-        this.pending.push(s);
+        this.addPending(s);
         return;
       }
       case K_TRADE: {
         const makerSide = 1 - sideOf(v, i);
         this.stage(symbolOf(v, i), makerSide, slot(v, i, S.PRICE), -slot(v, i, S.QTY));
         this.setRemaining(slot(v, i, S.MAKER_ORDER), slot(v, i, S.MAKER_REMAINING));
-        const t = this.slotOf.get(slot(v, i, S.ORDER));
+        const t = this.slotOf.get(key(slot(v, i, S.ORDER)));
         if (t !== undefined) this.oRem[t] = slot(v, i, S.TAKER_REMAINING);
         return;
       }
       case K_CANCELED: {
         const id = slot(v, i, S.ORDER);
-        const s = this.slotOf.get(id);
+        const s = this.slotOf.get(key(id));
         // A canceled order is on the book; one that is not known here (never seen resting)
         // cannot be on it either.
         if (s !== undefined && this.oOnBook[s] === 1) {
@@ -402,13 +411,13 @@ export class DepthTracker {
       }
       case K_EXPIRED: {
         // Only a taker's remainder expires (IOC, FOK, MARKET): it never reaches the book.
-        const s = this.slotOf.get(slot(v, i, S.ORDER));
+        const s = this.slotOf.get(key(slot(v, i, S.ORDER)));
         if (s !== undefined && this.oOnBook[s] === 0)
           this.oRem[s] = Math.max(0, this.oRem[s]! - slot(v, i, S.QTY));
         return;
       }
       case K_AMENDED: {
-        const s = this.slotOf.get(slot(v, i, S.ORDER));
+        const s = this.slotOf.get(key(slot(v, i, S.ORDER)));
         if (s === undefined) {
           throw new Error(
             `market data invariant: amend of order ${slot(v, i, S.ORDER)} not known to be open`,
@@ -425,11 +434,11 @@ export class DepthTracker {
         this.oPrice[s] = slot(v, i, S.PRICE);
         this.oRem[s] = remaining;
         this.oOnBook[s] = 0;
-        this.pending.push(s);
+        this.addPending(s);
         return;
       }
       case K_PREVENTED: {
-        const t = this.slotOf.get(slot(v, i, S.ORDER));
+        const t = this.slotOf.get(key(slot(v, i, S.ORDER)));
         if (t === undefined)
           throw new Error('market data invariant: self-trade prevention without its taker');
         const prevented = slot(v, i, S.MAKER_PREVENTED);
@@ -449,7 +458,7 @@ export class DepthTracker {
   }
 
   private setRemaining(orderId: number, remaining: number): void {
-    const s = this.slotOf.get(orderId);
+    const s = this.slotOf.get(key(orderId));
     if (s === undefined) return;
     this.oRem[s] = remaining;
     if (remaining === 0 && this.oOnBook[s] === 1) this.release(s);
@@ -482,12 +491,11 @@ export class DepthTracker {
   /**
    * Ends the current command: orders that rest join the book, staged changes are applied,
    * each changed book takes the next update id, and `<s>@bookTicker` goes out when the best
-   * levels moved. Returns the ids of the symbols whose book changed (usually none or one;
-   * the array is reused by the next call).
+   * levels moved.
    */
-  endCommand(): readonly number[] {
+  endCommand(): void {
     const pending = this.pending;
-    for (let p = 0; p < pending.length; p++) {
+    for (let p = 0; p < this.pendingCount; p++) {
       const s = pending[p]!;
       if (this.oRests[s] === 1 && this.oRem[s]! > 0) {
         this.oOnBook[s] = 1;
@@ -496,9 +504,9 @@ export class DepthTracker {
         this.release(s);
       }
     }
-    pending.length = 0;
+    this.pendingCount = 0;
     const changed = this.changed;
-    changed.length = 0;
+    let n = 0;
     for (let k = 0; k < this.staged; k++) {
       const symbol = this.stSymbol[k]!;
       const book = this.books[symbol];
@@ -510,11 +518,21 @@ export class DepthTracker {
       book.w100.touched.add(key);
       book.w1000.touched.add(key);
       // A book command concerns one symbol; should one ever touch two, each gets its id.
-      if (!changed.includes(symbol)) changed.push(symbol);
+      let seen = false;
+      for (let c = 0; c < n; c++) if (changed[c] === symbol) seen = true;
+      if (!seen) changed[n++] = symbol;
     }
     this.staged = 0;
-    for (let c = 0; c < changed.length; c++) this.commit(changed[c]!);
-    return changed;
+    for (let c = 0; c < n; c++) this.commit(changed[c]!);
+  }
+
+  private addPending(s: number): void {
+    if (this.pendingCount === this.pending.length) {
+      const bigger = new Int32Array(this.pending.length * 2);
+      bigger.set(this.pending);
+      this.pending = bigger;
+    }
+    this.pending[this.pendingCount++] = s;
   }
 
   private commit(symbol: number): void {
@@ -522,7 +540,8 @@ export class DepthTracker {
     book.updateId++;
     if (book.w100.first === 0) book.w100.first = book.updateId;
     if (book.w1000.first === 0) book.w1000.first = book.updateId;
-    if (book.bestChanged()) this.emit(`${book.fmt.stream}@bookTicker`, book.bookTickerPayload());
+    const stream = book.fmt.streams.bookTicker;
+    if (book.bestChanged() && this.wants(stream)) this.emit(stream, book.bookTickerPayload());
   }
 
   /** Emits the `depthUpdate` of every book changed in the window and starts a new window. */
@@ -530,10 +549,8 @@ export class DepthTracker {
     for (const book of this.books) {
       const w = window === 100 ? book.w100 : book.w1000;
       if (w.first === 0) continue;
-      this.emit(
-        window === 100 ? `${book.fmt.stream}@depth@100ms` : `${book.fmt.stream}@depth`,
-        book.diffPayload(w, eventMillis),
-      );
+      const stream = window === 100 ? book.fmt.streams.depth100 : book.fmt.streams.depth;
+      if (this.wants(stream)) this.emit(stream, book.diffPayload(w, eventMillis));
       w.clear();
     }
   }
@@ -545,14 +562,14 @@ export class DepthTracker {
    * only books changed since that window's last push are sent.
    */
   flushPartials(window: 100 | 1000, changedOnly: boolean): void {
-    const suffix = window === 100 ? '@100ms' : '';
     for (const book of this.books) {
       if (book.updateId === 0) continue;
       if (changedOnly && book.partialSent[window === 100 ? 0 : 1] === book.updateId) continue;
       book.partialSent[window === 100 ? 0 : 1] = book.updateId;
+      const names = window === 100 ? book.fmt.streams.partial100 : book.fmt.streams.partial;
       for (let k = 0; k < PARTIAL_LEVELS.length; k++) {
-        const levels = PARTIAL_LEVELS[k]!;
-        this.emit(`${book.fmt.stream}@depth${levels}${suffix}`, book.partialPayload(k, levels));
+        const stream = names[k]!;
+        if (this.wants(stream)) this.emit(stream, book.partialPayload(k, PARTIAL_LEVELS[k]!));
       }
     }
   }
@@ -564,13 +581,14 @@ export class DepthTracker {
       s = this.used++;
     }
     this.oId[s] = orderId;
-    this.slotOf.set(orderId, s);
+    this.slotOf.set(key(orderId), s);
     return s;
   }
 
   private release(s: number): void {
-    if (this.slotOf.get(this.oId[s]!) !== s) return;
-    this.slotOf.delete(this.oId[s]!);
+    const id = key(this.oId[s]!);
+    if (this.slotOf.get(id) !== s) return;
+    this.slotOf.delete(id);
     this.oOnBook[s] = 0;
     this.free.push(s);
   }
@@ -626,8 +644,7 @@ export class DepthTracker {
   /** Replaces one symbol's state with a cached one (see `state`). */
   restore(symbol: number, st: DepthState): void {
     const book = this.books[symbol]!;
-    for (const [id, s] of [...this.slotOf])
-      if (this.oSymbol[s] === symbol) this.release(this.slotOf.get(id)!);
+    for (const s of [...this.slotOf.values()]) if (this.oSymbol[s] === symbol) this.release(s);
     book.bids.clear();
     book.asks.clear();
     for (const [p, l] of st.bids) book.bids.add(p, l);

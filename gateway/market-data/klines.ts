@@ -23,7 +23,7 @@
  * UTC): an interval whose boundaries move is computed from the largest stored interval whose
  * boundaries do not (1d at +08:00 from 1h klines, 1h at +05:45 from 15m klines).
  */
-import { type MarketFormat, WideSum } from './numbers.ts';
+import { ALL_STREAMS, type Interest, type MarketFormat, WideSum } from './numbers.ts';
 import type { HistoricTrade, TimeUnit } from './trades.ts';
 
 /** Emits one encoded payload on one stream. */
@@ -461,13 +461,16 @@ export class KlineTracker {
     private readonly formats: readonly MarketFormat[],
     private readonly emit: Emit,
     readonly capacity = MAX_KLINES_LIMIT,
+    private readonly wants: Interest = ALL_STREAMS,
   ) {
     this.series = formats.map(() => INTERVALS.map((i) => new KlineSeries(i, capacity)));
     this.senders = formats.map((fmt) =>
       INTERVALS.map((interval) => {
         const stream = `${fmt.stream}@kline_${interval}`;
-        return (k: Kline, closed: boolean) =>
-          this.emit(stream, klineStreamPayload(fmt, interval, k, closed, this.eventMillis));
+        return (k: Kline, closed: boolean) => {
+          if (this.wants(stream))
+            this.emit(stream, klineStreamPayload(fmt, interval, k, closed, this.eventMillis));
+        };
       }),
     );
   }

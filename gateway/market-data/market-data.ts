@@ -40,7 +40,7 @@ import {
   parseTimeZone,
   type RestKline,
 } from './klines.ts';
-import { MarketFormat } from './numbers.ts';
+import { ALL_STREAMS, type Interest, MarketFormat } from './numbers.ts';
 import {
   type AvgPrice,
   type BestLevels,
@@ -96,6 +96,11 @@ export interface MarketDataOptions {
    * A builder attached to a core whose books are empty at seq N starts with N.
    */
   readonly afterSeq?: number;
+  /**
+   * Whether a stream has anyone to receive it (the fan-out knows): payloads of unwanted
+   * streams are not encoded at all; their state is kept all the same. Default: every stream.
+   */
+  readonly wants?: Interest;
   /**
    * Called once when the builder stops following the engine: the event stream skipped seqs
    * (events were missed) or the events contradicted the state (an amend of an order it does
@@ -167,10 +172,11 @@ export class MarketData {
     this.formats = list.map((m) => new MarketFormat(m));
     for (let i = 0; i < this.formats.length; i++) this.bySymbol.set(this.formats[i]!.symbol, i);
     const emit = options.onMessage;
-    this.depth = new DepthTracker(this.formats, emit);
-    this.trades = new TradeTracker(this.formats, emit, options.tradeCapacity);
-    this.klines = new KlineTracker(this.formats, emit, options.klineCapacity);
-    this.tickers = new TickerTracker(this.formats, emit, (s) => this.best(s));
+    const wants = options.wants ?? ALL_STREAMS;
+    this.depth = new DepthTracker(this.formats, emit, wants);
+    this.trades = new TradeTracker(this.formats, emit, options.tradeCapacity, wants);
+    this.klines = new KlineTracker(this.formats, emit, options.klineCapacity, wants);
+    this.tickers = new TickerTracker(this.formats, emit, (s) => this.best(s), wants);
     this.history = options.history;
     this.clock = options.clock;
     this.closeDelay = options.closeDelayMillis ?? 250;

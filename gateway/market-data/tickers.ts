@@ -19,8 +19,7 @@
  * volume / base volume, rounded half up to the price's decimals (8); the percent change has 3
  * decimals, rounded half away from zero.
  */
-import type { MarketFormat } from './numbers.ts';
-import { WideSum } from './numbers.ts';
+import { ALL_STREAMS, type Interest, type MarketFormat, WideSum } from './numbers.ts';
 import type { TimeUnit } from './trades.ts';
 
 /** Emits one encoded payload on one stream. */
@@ -175,6 +174,8 @@ class SymbolStats {
   readonly sent = new Map<string, string>();
   /** Cached "last trade before minute m": [m, price]. */
   prevCloseAt: [number, number] = [-1, 0];
+  /** The earliest minute with a trade (-1: none): nothing before it to look for. */
+  firstMinute = -1;
 
   constructor(readonly fmt: MarketFormat) {}
 
@@ -212,14 +213,17 @@ class SymbolStats {
       this.lastLots = lots;
       this.lastMs = ms;
     }
-    this.prevCloseAt[0] = -1;
+    // Only a trade stamped before the cached minute changes "the last trade before it".
+    if (minute < this.prevCloseAt[0]) this.prevCloseAt[0] = -1;
+    if (this.firstMinute === -1 || minute < this.firstMinute) this.firstMinute = minute;
   }
 
   /** Price of the last trade in a minute before `minute` (0 when none is kept). */
   prevClose(minute: number): number {
     if (this.prevCloseAt[0] === minute) return this.prevCloseAt[1];
     let price = 0;
-    for (let m = minute - 1; m > minute - BUCKET_MINUTES; m--) {
+    const oldest = Math.max(minute - BUCKET_MINUTES + 1, this.firstMinute);
+    for (let m = minute - 1; m >= oldest; m--) {
       const b = this.bucket(m);
       if (b !== undefined && b.count > 0) {
         price = b.close;
@@ -337,6 +341,7 @@ export class TickerTracker {
     private readonly emit: Emit,
     /** Best levels of a symbol (the depth book's). */
     private readonly best: (symbol: number) => BestLevels,
+    private readonly wants: Interest = ALL_STREAMS,
   ) {
     this.symbols = formats.map((f) => new SymbolStats(f));
   }
@@ -361,6 +366,7 @@ export class TickerTracker {
    */
   flush(nowMs: number): void {
     const minis: string[] = [];
+    const wantsAll = this.wants('!miniTicker@arr');
     for (let s = 0; s < this.symbols.length; s++) {
       const st = this.symbols[s]!;
       if (st.lastMs === 0) continue;
@@ -368,37 +374,40 @@ export class TickerTracker {
       const day = this.window(s, 1440, nowMs);
       const best = this.best(s);
       const dayKey = `${day.count},${day.firstId},${day.lastId},${day.prevClose}`;
+      const miniStream = `${fmt.stream}@miniTicker`;
       if (this.changed(st, 'mini', dayKey)) {
-        const mini = miniTickerPayload(fmt, day, nowMs);
-        minis.push(mini);
-        this.emit(`${fmt.stream}@miniTicker`, mini);
+        const wantsMini = this.wants(miniStream);
+        if (wantsMini || wantsAll) {
+          const mini = miniTickerPayload(fmt, day, nowMs);
+          minis.push(mini);
+          if (wantsMini) this.emit(miniStream, mini);
+        }
       }
-      if (
-        this.changed(
-          st,
-          'ticker',
-          `${dayKey},${best.bidTicks},${best.bidLots},${best.askTicks},${best.askLots}`,
-        )
-      ) {
-        this.emit(`${fmt.stream}@ticker`, tickerPayload(fmt, day, best, st.lastLots, nowMs));
+      const tickerStream = `${fmt.stream}@ticker`;
+      const bookKey = `${dayKey},${best.bidTicks},${best.bidLots},${best.askTicks},${best.askLots}`;
+      if (this.changed(st, 'ticker', bookKey) && this.wants(tickerStream)) {
+        this.emit(tickerStream, tickerPayload(fmt, day, best, st.lastLots, nowMs));
       }
       for (const [name, minutes] of Object.entries(STREAM_WINDOWS)) {
         const w = minutes === 1440 ? day : this.window(s, minutes, nowMs);
-        if (this.changed(st, name, `${w.count},${w.firstId},${w.lastId}`)) {
-          this.emit(`${fmt.stream}@ticker_${name}`, windowTickerPayload(fmt, `${name}Ticker`, w, nowMs));
+        const stream = `${fmt.stream}@ticker_${name}`;
+        if (this.changed(st, name, `${w.count},${w.firstId},${w.lastId}`) && this.wants(stream)) {
+          this.emit(stream, windowTickerPayload(fmt, `${name}Ticker`, w, nowMs));
         }
       }
       const avg = this.avgPrice(s, nowMs);
-      if (this.changed(st, 'avg', `${avg.price},${avg.closeTime}`)) {
+      const avgStream = `${fmt.stream}@avgPrice`;
+      if (this.changed(st, 'avg', `${avg.price},${avg.closeTime}`) && this.wants(avgStream)) {
         this.emit(
-          `${fmt.stream}@avgPrice`,
+          avgStream,
           `{"e":"avgPrice","E":${nowMs},"s":"${fmt.symbol}","i":"${AVG_PRICE_MINUTES}m","w":"${avg.price}","T":${avg.closeTime}}`,
         );
       }
     }
-    if (minis.length > 0) this.emit('!miniTicker@arr', `[${minis.join(',')}]`);
+    if (minis.length > 0 && wantsAll) this.emit('!miniTicker@arr', `[${minis.join(',')}]`);
   }
 
+  /** Whether a stream's digest `key` differs from the one last sent (and remembers it). */
   private changed(st: SymbolStats, stream: string, key: string): boolean {
     if (st.sent.get(stream) === key) return false;
     st.sent.set(stream, key);
@@ -535,6 +544,7 @@ export class TickerTracker {
       b.volume.set(volume[0], volume[1]);
       b.quote.set(quote[0], quote[1]);
       st.buckets[minute % BUCKET_MINUTES] = b;
+      if (st.firstMinute === -1 || minute < st.firstMinute) st.firstMinute = minute;
     }
     st.lastPrice = state.lastPrice;
     st.lastLots = state.lastLots;

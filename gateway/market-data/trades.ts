@@ -13,7 +13,7 @@
  * grow on demand; older trades come from the trade store through `TradeHistorySource`.
  */
 import { Side } from '../../engine/index.ts';
-import type { MarketFormat } from './numbers.ts';
+import { ALL_STREAMS, type Interest, type MarketFormat } from './numbers.ts';
 
 /** Emits one encoded payload on one stream. */
 export type Emit = (stream: string, payload: string) => void;
@@ -245,6 +245,7 @@ export class TradeTracker {
     private readonly formats: readonly MarketFormat[],
     private readonly emit: Emit,
     capacity = 10_000,
+    private readonly wants: Interest = ALL_STREAMS,
   ) {
     this.symbols = formats.map((f) => new SymbolTrades(f, capacity));
   }
@@ -289,8 +290,9 @@ export class TradeTracker {
       (buyerMaker ? FLAG_BUYER_MAKER : 0) | (continues ? 0 : FLAG_AGG_START),
     );
     const fmt = st.fmt;
+    if (!this.wants(fmt.streams.trade)) return;
     this.emit(
-      `${fmt.stream}@trade`,
+      fmt.streams.trade,
       `{"e":"trade","E":${eventMillis},"s":"${fmt.symbol}","t":${tradeId},"p":"${fmt.price(priceTicks)}","q":"${fmt.qty(qtyLots)}","T":${Math.floor(tsMicros / 1000)},"m":${buyerMaker},"M":true}`,
     );
   }
@@ -300,10 +302,12 @@ export class TradeTracker {
     const st = this.symbols[symbol];
     if (st === undefined || st.aggFirst === 0) return;
     const fmt = st.fmt;
-    this.emit(
-      `${fmt.stream}@aggTrade`,
-      `{"e":"aggTrade","E":${eventMillis},"s":"${fmt.symbol}","a":${st.aggFirst},"p":"${fmt.price(st.aggPrice)}","q":"${fmt.qty(st.aggLots)}","f":${st.aggFirst},"l":${st.aggLast},"T":${Math.floor(st.aggMicros / 1000)},"m":${st.aggBuyerMaker},"M":true}`,
-    );
+    if (this.wants(fmt.streams.aggTrade)) {
+      this.emit(
+        fmt.streams.aggTrade,
+        `{"e":"aggTrade","E":${eventMillis},"s":"${fmt.symbol}","a":${st.aggFirst},"p":"${fmt.price(st.aggPrice)}","q":"${fmt.qty(st.aggLots)}","f":${st.aggFirst},"l":${st.aggLast},"T":${Math.floor(st.aggMicros / 1000)},"m":${st.aggBuyerMaker},"M":true}`,
+      );
+    }
     st.aggFirst = 0;
   }
 

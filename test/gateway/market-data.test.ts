@@ -348,4 +348,21 @@ describe('market data streams (Binance payloads, field for field)', () => {
       `no ${String(ETHUSDT)} streams`,
     );
   });
+
+  it('does not encode streams nobody wants, and keeps their state all the same', () => {
+    const wanted = new Set(['btcusdt@trade']);
+    const h = new Harness({ wants: (stream) => wanted.has(stream) });
+    h.limit(1, BTCUSDT, Side.SELL, '50000.00', '0.50000');
+    h.marketOrder(3, BTCUSDT, Side.BUY, '0.20000');
+    h.advance(1000);
+    assert.deepEqual(h.out.streams(), ['btcusdt@trade']);
+    wanted.add('btcusdt@depth@100ms');
+    wanted.add('btcusdt@bookTicker');
+    h.marketOrder(3, BTCUSDT, Side.BUY, '0.10000');
+    h.advance(100);
+    const [book] = h.out.of<{ u: number; A: string }>('btcusdt@bookTicker');
+    assert.deepEqual([book!.u, book!.A], [3, '0.20000000']);
+    const [diff] = h.out.of<{ U: number; u: number }>('btcusdt@depth@100ms');
+    assert.deepEqual([diff!.U, diff!.u], [3, 3]);
+  });
 });
