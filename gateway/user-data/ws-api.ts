@@ -305,6 +305,9 @@ export function wsApiBehaviour(deps: WsApiDeps): uWS.WebSocketBehavior<WsApiConn
   /** Starts a subscription for `userId`; its events go out wrapped with their subscription id. */
   const subscribe = (call: Call, userId: number, viaSession: boolean) => {
     const { ws, conn } = call;
+    // The client may have left while the request awaited its key: nothing to subscribe then
+    // (its close handler has run and would never release the subscription).
+    if (conn.closed) fail(binanceError(BinanceCode.DISCONNECTED));
     for (const sub of conn.subscriptions.values()) {
       if (sub.userId === userId) fail(SUBSCRIPTION_ACTIVE);
     }
