@@ -19,7 +19,8 @@ import { resolveShardMap } from './runtime/core.ts';
 import { verify } from './runtime/verify.ts';
 
 const dataDir = process.env.CROSSBOOK_DATA_DIR ?? 'data';
-const marketsPath = process.env.CROSSBOOK_MARKETS_FILE ?? process.env.CROSSBOOK_MARKETS ?? 'config/markets.json';
+const marketsPath =
+  process.env.CROSSBOOK_MARKETS_FILE ?? process.env.CROSSBOOK_MARKETS ?? 'config/markets.json';
 const [group, action, ...rest] = process.argv.slice(2);
 
 function print(value: unknown): void {

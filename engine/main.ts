@@ -20,7 +20,8 @@ import { Core, CoreBusyError } from './runtime/core.ts';
 import type { CommandInput } from './runtime/sequencer.ts';
 
 const dataDir = process.env.CROSSBOOK_DATA_DIR ?? 'data';
-const marketsPath = process.env.CROSSBOOK_MARKETS_FILE ?? process.env.CROSSBOOK_MARKETS ?? 'config/markets.json';
+const marketsPath =
+  process.env.CROSSBOOK_MARKETS_FILE ?? process.env.CROSSBOOK_MARKETS ?? 'config/markets.json';
 const orders = Number(process.env.DEMO_ORDERS ?? 50_000);
 let state = Number(process.env.DEMO_SEED ?? 42) >>> 0 || 1;
 /** xorshift32: a small deterministic generator for the demo workload. */
