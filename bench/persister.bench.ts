@@ -17,12 +17,16 @@
  * it regenerates a backlog) and time it from the first event to the last commit: batches are
  * full. The steady run feeds the stream at --rate trades per second in 5 ms ticks, as a live
  * engine would, and samples after every tick how many events wait uncommitted: the lag, in
- * batches of --batch events. The last line is JSON.
+ * batches of --batch events (it stops feeding, and says so, once 20 batches wait: the persister
+ * cannot keep up). Beside wall-clock rates it reports CPU time per trade of this process and
+ * (local server) of the database backends, steadier than rates on a shared machine. The last
+ * line is JSON.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { type AccountsDb, openDatabase } from '../accounts/db/database.ts';
 import { Persister } from '../accounts/history/persister.ts';
@@ -85,6 +89,39 @@ interface Throughput {
   readonly seconds: number;
   readonly batchMillisP50: number;
   readonly batchMillisMax: number;
+  /** CPU time of this process per trade (folding, literals, the driver). */
+  readonly nodeMicrosPerTrade: number;
+  /** CPU time of the database backends per trade (a local server only; PGlite runs in-process). */
+  readonly serverMicrosPerTrade: number | null;
+}
+
+/**
+ * CPU seconds the server's backends for this database spend from now to the returned
+ * function's call, read from /proc (null when the server is not a local process we can read).
+ * On a shared machine, wall-clock rates depend on the neighbours; CPU time per trade much less.
+ */
+async function serverCpu(adb: AccountsDb): Promise<() => number | null> {
+  if (adb.dialect !== 'postgres') return () => null;
+  const { rows } = await sql<{ pid: number }>`
+    select pid from pg_stat_activity where datname = current_database()`.execute(adb.db);
+  const ticks = (): number | null => {
+    try {
+      let sum = 0;
+      for (const { pid } of rows) {
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        sum += Number(fields[11]) + Number(fields[12]);
+      }
+      return sum;
+    } catch {
+      return null;
+    }
+  };
+  const before = ticks();
+  return () => {
+    const after = ticks();
+    // Linux reports utime and stime in clock ticks of 1/100 s (USER_HZ).
+    return before === null || after === null ? null : (after - before) / 100;
+  };
 }
 
 /** Hands the persister the first `commands` commands at once and times them to the last commit. */
@@ -95,10 +132,14 @@ async function throughput(adb: AccountsDb, stream: TradeStream, commands: number
     onCommit: (b) => millis.push(b.millis),
   });
   const events = stream.ends[commands - 1]!;
+  const server = await serverCpu(adb);
+  const nodeBefore = process.cpuUsage();
   const started = performance.now();
   for (let at = 0; at < events; at += 50_000) p.listener(stream.records, at, Math.min(50_000, events - at));
   await p.flushed(commands);
   const seconds = (performance.now() - started) / 1000;
+  const node = process.cpuUsage(nodeBefore);
+  const serverSeconds = server();
   await p.close();
   const s = p.stats();
   millis.sort((a, b) => a - b);
@@ -111,6 +152,8 @@ async function throughput(adb: AccountsDb, stream: TradeStream, commands: number
     seconds,
     batchMillisP50: millis[Math.floor(millis.length / 2)] ?? 0,
     batchMillisMax: millis.at(-1) ?? 0,
+    nodeMicrosPerTrade: ((node.user + node.system) / s.trades) | 0,
+    serverMicrosPerTrade: serverSeconds === null ? null : ((serverSeconds * 1e6) / s.trades) | 0,
   };
 }
 
@@ -118,7 +161,10 @@ function report(name: string, t: Throughput): void {
   log(
     `${name}: ${fmt(t.tradesPerSec)} trades/s, ${fmt(t.ledgerPerSec)} ledger entries/s, ${fmt(t.eventsPerSec)} events/s ` +
       `(${fmt(t.trades)} trades in ${t.seconds.toFixed(2)} s, ${t.batches} batches of <= ${BATCH} events, ` +
-      `batch p50 ${t.batchMillisP50.toFixed(0)} ms, max ${t.batchMillisMax.toFixed(0)} ms)`,
+      `batch p50 ${t.batchMillisP50.toFixed(0)} ms, max ${t.batchMillisMax.toFixed(0)} ms; CPU per trade: ` +
+      `this process ${t.nodeMicrosPerTrade} us` +
+      (t.serverMicrosPerTrade === null ? '' : `, server ${t.serverMicrosPerTrade} us`) +
+      ')',
   );
 }
 
@@ -127,7 +173,12 @@ interface Steady {
   readonly maxLagBatches: number;
   readonly meanLagBatches: number;
   readonly drainMillis: number;
+  /** Seconds into the run when the backlog passed GIVE_UP_BATCHES (null: it never did). */
+  readonly fellBehindAt: number | null;
 }
+
+/** The steady run stops feeding once this many batches wait: the persister cannot keep up. */
+const GIVE_UP_BATCHES = 20;
 
 /** Feeds the stream at RATE trades/s for SECONDS; samples the uncommitted backlog after every tick. */
 async function steady(adb: AccountsDb, stream: TradeStream): Promise<Steady> {
@@ -142,6 +193,7 @@ async function steady(adb: AccountsDb, stream: TradeStream): Promise<Steady> {
   let maxLag = 0;
   let lagSum = 0;
   let samples = 0;
+  let fellBehindAt: number | null = null;
   const started = performance.now();
   while (fed < last) {
     await new Promise((r) => setTimeout(r, 5));
@@ -157,14 +209,21 @@ async function steady(adb: AccountsDb, stream: TradeStream): Promise<Steady> {
     maxLag = Math.max(maxLag, lag);
     lagSum += lag;
     samples++;
+    // A persister slower than the rate falls behind without bound: say so and stop feeding,
+    // rather than time a backlog that only grows.
+    if (lag > GIVE_UP_BATCHES) {
+      fellBehindAt = (performance.now() - started) / 1000;
+      break;
+    }
   }
   const fedSeconds = (performance.now() - started) / 1000;
   const drainStart = performance.now();
-  await p.flushed(last);
+  await p.flushed(fed);
   const drainMillis = performance.now() - drainStart;
   await p.close();
   return {
-    fedTradesPerSec: (stream.tradesUpTo[last - 1]! - base) / fedSeconds,
+    fedTradesPerSec: (stream.tradesUpTo[fed - 1]! - base) / fedSeconds,
+    fellBehindAt,
     maxLagBatches: maxLag,
     meanLagBatches: lagSum / Math.max(1, samples),
     drainMillis,
@@ -207,7 +266,10 @@ if (runPostgres) {
   log(
     `PostgreSQL steady ${fmt(RATE)} trades/s for ${SECONDS} s: fed ${fmt(s.fedTradesPerSec)} trades/s, ` +
       `lag max ${s.maxLagBatches.toFixed(2)} batches, mean ${s.meanLagBatches.toFixed(2)}, ` +
-      `drained ${s.drainMillis.toFixed(0)} ms after the last event`,
+      `drained ${s.drainMillis.toFixed(0)} ms after the last event` +
+      (s.fellBehindAt === null
+        ? ''
+        : `; FELL BEHIND: over ${GIVE_UP_BATCHES} batches waiting ${s.fellBehindAt.toFixed(2)} s in, feeding stopped`),
   );
   await adb.close();
   await resetServer();
