@@ -58,8 +58,15 @@ export interface PlatformOverrides {
   readonly funds?: FundsConfig;
   /** Password hashing cost (tests lower it). */
   readonly hasher?: PasswordHasher;
-  /** Extra gateway routes (the trading and user data routes are wired by `gatewayRoutes`). */
-  readonly routes?: (p: PlatformParts) => Route[];
+  /** The gateway's API beyond /healthz and the admin API (`gatewayRoutes` in routes.ts). */
+  readonly routes?: (p: PlatformParts) => GatewayWiring;
+}
+
+/** What the gateway serves: HTTP routes, then WebSocket routes attached to the running server. */
+export interface GatewayWiring {
+  readonly routes: readonly Route[];
+  attach?(gateway: Gateway): void;
+  close?(): void;
 }
 
 /** The parts route builders need. */
@@ -72,6 +79,8 @@ export interface PlatformParts {
   /** The platform's default fee rates (per-user rates override them). */
   readonly fees: { readonly makerPpm: number; readonly takerPpm: number };
   readonly logger: pino.Logger;
+  readonly apiKeys: ApiKeyLookup;
+  readonly trustProxy: boolean;
 }
 
 /** The admin token: given, or generated once and kept in <dataDir>/keys/admin.token (0600). */
@@ -231,7 +240,11 @@ export async function startPlatform(
       funds,
       fees: { makerPpm: config.makerPpm, takerPpm: config.takerPpm },
       logger,
+      apiKeys: apiKeyLookup(db, identity),
+      trustProxy: config.trustProxy,
     };
+    const wiring = roles.has('gateway') ? (overrides.routes?.(parts) ?? { routes: [] }) : { routes: [] };
+    if (wiring.close !== undefined) closers.push(async () => wiring.close?.());
     const admin =
       core === null
         ? []
@@ -253,17 +266,14 @@ export async function startPlatform(
         port: roles.has('gateway') ? config.port : config.healthPort,
         ...(config.host === '0.0.0.0' ? {} : { host: config.host }),
         markets,
-        apiKeys: apiKeyLookup(db, identity),
+        apiKeys: parts.apiKeys,
         trustProxy: config.trustProxy,
-        routes: [
-          healthRoute([...roles], () => client.connected),
-          ...admin,
-          ...(roles.has('gateway') ? (overrides.routes?.(parts) ?? []) : []),
-        ],
+        routes: [healthRoute([...roles], () => client.connected), ...admin, ...wiring.routes],
         logger: logger.child({ part: 'gateway' }),
       });
       const g = gateway;
       closers.push(() => g.close());
+      wiring.attach?.(gateway);
     }
     logger.info(
       {

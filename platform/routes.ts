@@ -13,10 +13,16 @@ import {
 import { postgresTradeStore } from '../accounts/trade-store/postgres.adapter.ts';
 import type { HistoryOrder, OrderHistory } from '../gateway/api/history.port.ts';
 import { tradingRoutes } from '../gateway/api/trading.routes.ts';
+import { systemClock } from '../gateway/auth/timing.ts';
 import type { Route } from '../gateway/http/http-types.ts';
 import { OrderView } from '../gateway/orders/order-view.ts';
 import type { FeeRates } from '../gateway/ports.ts';
-import type { PlatformParts } from './platform.ts';
+import type { Gateway } from '../gateway/server.ts';
+import { registerUserDataWs } from '../gateway/user-data/listen-key.ws.ts';
+import { ListenKeys, listenKeyRoutes } from '../gateway/user-data/listen-keys.ts';
+import { UserDataHub } from '../gateway/user-data/user-data-hub.ts';
+import { registerWsApi } from '../gateway/user-data/ws-api.ts';
+import type { GatewayWiring, PlatformParts } from './platform.ts';
 
 /** The gateway's history port over the accounts database (orders table, trade store). */
 export function orderHistory(ctx: HistoryContext): OrderHistory {
@@ -52,19 +58,52 @@ export function feeRates(parts: PlatformParts, defaults: { makerPpm: number; tak
   };
 }
 
-/** Every route of a gateway of this platform. */
-export function gatewayRoutes(parts: PlatformParts): Route[] {
+/**
+ * Everything a gateway of this platform serves: REST trading and account endpoints, listen
+ * keys, and on the running server the WebSocket API (/ws-api/v3) and listen-key streams
+ * (/ws/<listenKey>). The user data hub is the one feeder of the shared order view.
+ */
+export function gatewayRoutes(parts: PlatformParts): GatewayWiring {
+  const clock = systemClock;
   const view = new OrderView(parts.markets);
-  parts.client.onEvents((views, from, count) => view.applyRecords(views, from, count));
+  const hub = new UserDataHub({
+    markets: parts.markets,
+    view,
+    balancesOf: (u) => parts.client.balancesOf(u),
+    clock,
+    logger: parts.logger.child({ part: 'user-data' }),
+  });
+  const unsubscribe = parts.client.onEvents(hub.listener);
+  const listenKeys = new ListenKeys(clock);
+  listenKeys.start();
   const history = orderHistory({
     db: parts.db.db,
     markets: parts.markets,
     trades: postgresTradeStore(parts.db.db),
   });
-  return tradingRoutes({
-    engine: parts.client,
-    view,
-    history,
-    fees: feeRates(parts, parts.fees),
-  });
+  const routes: Route[] = [
+    ...tradingRoutes({ engine: parts.client, view, history, fees: feeRates(parts, parts.fees), clock }),
+    ...listenKeyRoutes({ listenKeys }),
+  ];
+  return {
+    routes,
+    attach(gateway: Gateway) {
+      registerWsApi(gateway.app, {
+        markets: parts.markets,
+        apiKeys: parts.apiKeys,
+        limiter: gateway.limiter,
+        hub,
+        view,
+        submit: (c) => parts.client.submit(c),
+        clock,
+        trustProxy: parts.trustProxy,
+        logger: parts.logger.child({ part: 'ws-api' }),
+      });
+      registerUserDataWs(gateway.app, { hub, listenKeys, logger: parts.logger.child({ part: 'user-data' }) });
+    },
+    close() {
+      unsubscribe();
+      listenKeys.stop();
+    },
+  };
 }

@@ -8,6 +8,7 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { WebSocket } from 'undici';
 import { createPasswordHasher } from '../../accounts/identity/password-hasher.ts';
 import { silentLogger } from '../../accounts/logger.ts';
 import { loadConfig } from '../../platform/config.ts';
@@ -198,6 +199,56 @@ describe('platform in one process', function () {
     });
     const ledger = await admin('GET', '/admin/v1/ledger/check');
     assert.deepEqual(ledger.body.differences, []);
+  });
+
+  it("streams a user's own events on /ws/<listenKey>", async () => {
+    const user = await admin('POST', '/admin/v1/users', {
+      email: 'streamer@example.com',
+      deposits: [{ asset: 'USDT', amount: '1000' }],
+      kycTier: 1,
+    });
+    const base = `http://127.0.0.1:${platform.gateway!.port}`;
+    const created = await fetch(`${base}/api/v3/userDataStream`, {
+      method: 'POST',
+      headers: { 'X-MBX-APIKEY': user.body.apiKey as string },
+    });
+    const { listenKey } = (await created.json()) as { listenKey: string };
+    assert.equal(listenKey.length, 60);
+    const ws = new WebSocket(`ws://127.0.0.1:${platform.gateway!.port}/ws/${listenKey}`);
+    const messages: Record<string, unknown>[] = [];
+    await new Promise<void>((resolve, reject) => {
+      ws.addEventListener('open', () => resolve());
+      ws.addEventListener('error', () => reject(new Error('the stream did not open')));
+    });
+    ws.addEventListener('message', (m) =>
+      messages.push(JSON.parse(String(m.data)) as Record<string, unknown>),
+    );
+    const query = new URLSearchParams({
+      symbol: 'BTCUSDT',
+      side: 'BUY',
+      type: 'LIMIT',
+      timeInForce: 'GTC',
+      quantity: '0.001',
+      price: '50000',
+      newClientOrderId: 'streamed-1',
+      timestamp: String(Date.now()),
+    }).toString();
+    const signature = createHmac('sha256', user.body.secretKey as string)
+      .update(query)
+      .digest('hex');
+    const placed = await fetch(`${base}/api/v3/order?${query}&signature=${signature}`, {
+      method: 'POST',
+      headers: { 'X-MBX-APIKEY': user.body.apiKey as string },
+    });
+    assert.equal(placed.status, 200);
+    for (let i = 0; i < 200 && !messages.some((m) => m.e === 'executionReport'); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    ws.close();
+    const report = messages.find((m) => m.e === 'executionReport')!;
+    assert.equal(report.c, 'streamed-1');
+    assert.equal(report.x, 'NEW');
+    assert.equal(report.X, 'NEW');
+    assert.equal(report.p, '50000.00000000');
   });
 
   it('lists and moves shards, hashes and verifies the state', async () => {
