@@ -11,8 +11,9 @@
  * HTTP statuses: 400 bad input, 401 not (or no longer) authenticated, 403 authenticated but not
  * allowed, 404 not found (also what another user's object answers), 409 a conflict with the
  * current state, 415 a body that is not JSON, 429 too many attempts (account locked, sign-in pool
- * full), 503 the engine unreachable. Never 5xx for bad input; 500 only for a broken invariant on
- * our side (an engine that contradicts the books), and never a stack trace.
+ * full), 503 the engine (or persister, or trade store) unreachable. Never 5xx for bad input; 500
+ * only for a broken invariant on our side (an engine that contradicts the books, stored data that
+ * fails its integrity check), and never a stack trace.
  *
  * The web endpoints reply `{"code": -9101, "msg": "...", "reason": "auth.invalid_credentials"}`;
  * the /sapi endpoints reply Binance's `{"code", "msg"}` only.
@@ -146,6 +147,12 @@ export const ACCOUNTS_ERROR_CODES: Readonly<Record<string, AccountsErrorCode>> =
   'history.bad_user': row(-9610, 400),
   'history.invalid_user': row(-9610, 400),
   'ledger.persister_behind': row(-9611, 503),
+  'trade_store.unavailable': row(-9612, 503),
+
+  // Our own data failing its checks (tampered or sealed under another key): never the client's doing.
+  'trade_store.corrupt': row(-1000, 500),
+  'crypto.open_failed': row(-1000, 500),
+  'crypto.invalid_master_key': row(-1000, 500),
 };
 
 /** A reason the table does not name: 4xx by its suffix, so that a new code never becomes a 5xx. */
