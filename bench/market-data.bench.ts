@@ -5,6 +5,7 @@
  *
  *   node --import tsx bench/market-data.bench.ts                     200,000 commands, 8 symbols
  *   node --import tsx bench/market-data.bench.ts --commands 1000000 --batch 512 --symbols 1
+ *   node --import tsx bench/market-data.bench.ts --wants none       state only: no payload encoded
  *
  * An InlineEngine runs the workload (untimed); each batch of commands' events is copied into
  * a buffer and handed to `md.listener`, which alone is timed, together with the clock ticks
@@ -42,6 +43,8 @@ const { values: args } = parseArgs({
     symbols: { type: 'string', default: '8' },
     batch: { type: 'string', default: '256' },
     seed: { type: 'string', default: '42' },
+    /** 'all' (default) or 'none': no stream wanted, so state only, nothing encoded. */
+    wants: { type: 'string', default: 'all' },
   },
 });
 const COMMANDS = Number(args.commands);
@@ -140,6 +143,7 @@ function main(): void {
       bytes += payload.length;
     },
     afterSeq: engine.sequencer.nextSeq - 1,
+    wants: () => args.wants !== 'none',
   });
   // 1. Untimed: run the engine and keep every event, with the batch boundaries and the
   //    time each batch is released at, so that the timed pass reads events only.
@@ -210,6 +214,7 @@ function main(): void {
       payloads: messages,
       payloadsPerSec: Math.round(messages / seconds),
       wallEventsPerSec: Math.round(events / (wall / 1000)),
+      encoded: args.wants !== 'none',
     }),
   );
 }

@@ -22,7 +22,6 @@
  */
 import { OrderType, type RecordViews, Side, TimeInForce } from '../../engine/index.ts';
 import {
-  isLast,
   K_ACCEPTED,
   K_AMENDED,
   K_CANCELED,
@@ -38,6 +37,7 @@ import {
   tifOf,
 } from './event-fields.ts';
 import { ALL_STREAMS, type Interest, type MarketFormat } from './numbers.ts';
+import { OrderSlots } from './order-slots.ts';
 
 /** Where encoded payloads go: the stream name as Binance spells it, and the payload (JSON). */
 export type Emit = (stream: string, payload: string) => void;
@@ -165,12 +165,6 @@ export class PriceLadder {
     this.n = 0;
   }
 }
-
-/**
- * An order id as a Map key: ids read from the event records are doubles, and V8 hashes a
- * small integer (Smi) much faster than a heap number. Equal values are the same key either way.
- */
-const key = (id: number): number => (id <= 0x3fffffff ? id | 0 : id);
 
 /** A diff stream's pending window: the first update id in it and the levels it touched. */
 class DiffWindow {
@@ -342,7 +336,7 @@ export interface DepthState {
 export class DepthTracker {
   readonly books: DepthBook[];
   // Open orders by id: slot arrays (no object per order) with a free list.
-  private readonly slotOf = new Map<number, number>();
+  private readonly slotOf = new OrderSlots();
   private oId = new Float64Array(1024);
   private oSymbol = new Uint32Array(1024);
   private oSide = new Uint8Array(1024);
@@ -394,16 +388,16 @@ export class DepthTracker {
         const makerSide = 1 - sideOf(v, i);
         this.stage(symbolOf(v, i), makerSide, slot(v, i, S.PRICE), -slot(v, i, S.QTY));
         this.setRemaining(slot(v, i, S.MAKER_ORDER), slot(v, i, S.MAKER_REMAINING));
-        const t = this.slotOf.get(key(slot(v, i, S.ORDER)));
-        if (t !== undefined) this.oRem[t] = slot(v, i, S.TAKER_REMAINING);
+        const t = this.slotOf.get(slot(v, i, S.ORDER));
+        if (t !== -1) this.oRem[t] = slot(v, i, S.TAKER_REMAINING);
         return;
       }
       case K_CANCELED: {
         const id = slot(v, i, S.ORDER);
-        const s = this.slotOf.get(key(id));
+        const s = this.slotOf.get(id);
         // A canceled order is on the book; one that is not known here (never seen resting)
         // cannot be on it either.
-        if (s !== undefined && this.oOnBook[s] === 1) {
+        if (s !== -1 && this.oOnBook[s] === 1) {
           this.stage(symbolOf(v, i), sideOf(v, i), slot(v, i, S.PRICE), -slot(v, i, S.QTY));
           this.release(s);
         }
@@ -411,14 +405,13 @@ export class DepthTracker {
       }
       case K_EXPIRED: {
         // Only a taker's remainder expires (IOC, FOK, MARKET): it never reaches the book.
-        const s = this.slotOf.get(key(slot(v, i, S.ORDER)));
-        if (s !== undefined && this.oOnBook[s] === 0)
-          this.oRem[s] = Math.max(0, this.oRem[s]! - slot(v, i, S.QTY));
+        const s = this.slotOf.get(slot(v, i, S.ORDER));
+        if (s !== -1 && this.oOnBook[s] === 0) this.oRem[s] = Math.max(0, this.oRem[s]! - slot(v, i, S.QTY));
         return;
       }
       case K_AMENDED: {
-        const s = this.slotOf.get(key(slot(v, i, S.ORDER)));
-        if (s === undefined) {
+        const s = this.slotOf.get(slot(v, i, S.ORDER));
+        if (s === -1) {
           throw new Error(
             `market data invariant: amend of order ${slot(v, i, S.ORDER)} not known to be open`,
           );
@@ -438,9 +431,8 @@ export class DepthTracker {
         return;
       }
       case K_PREVENTED: {
-        const t = this.slotOf.get(key(slot(v, i, S.ORDER)));
-        if (t === undefined)
-          throw new Error('market data invariant: self-trade prevention without its taker');
+        const t = this.slotOf.get(slot(v, i, S.ORDER));
+        if (t === -1) throw new Error('market data invariant: self-trade prevention without its taker');
         const prevented = slot(v, i, S.MAKER_PREVENTED);
         if (prevented > 0) this.stage(this.oSymbol[t]!, 1 - this.oSide[t]!, slot(v, i, S.PRICE), -prevented);
         this.setRemaining(slot(v, i, S.MAKER_ORDER), slot(v, i, S.MAKER_REMAINING));
@@ -452,14 +444,9 @@ export class DepthTracker {
     }
   }
 
-  /** Whether record `i` ends its command (the codec flags the last event of each). */
-  static endsCommand(v: RecordViews, i: number): boolean {
-    return isLast(v, i);
-  }
-
   private setRemaining(orderId: number, remaining: number): void {
-    const s = this.slotOf.get(key(orderId));
-    if (s === undefined) return;
+    const s = this.slotOf.get(orderId);
+    if (s === -1) return;
     this.oRem[s] = remaining;
     if (remaining === 0 && this.oOnBook[s] === 1) this.release(s);
   }
@@ -514,9 +501,12 @@ export class DepthTracker {
       const side = this.stSide[k]!;
       const price = this.stPrice[k]!;
       book.side(side).add(price, this.stDelta[k]!);
-      const key = side === Side.BUY ? price : -price;
+      // Small integers (every price up to 2^30 ticks) hash much faster in a Set than doubles.
+      const p = price <= 0x3fffffff ? price | 0 : price;
+      const key = side === Side.BUY ? p : -p;
+      // Only the 100 ms window is marked here; its levels join the 1 s window when it is
+      // flushed (one Set insert per change instead of two).
       book.w100.touched.add(key);
-      book.w1000.touched.add(key);
       // A book command concerns one symbol; should one ever touch two, each gets its id.
       let seen = false;
       for (let c = 0; c < n; c++) if (changed[c] === symbol) seen = true;
@@ -547,6 +537,7 @@ export class DepthTracker {
   /** Emits the `depthUpdate` of every book changed in the window and starts a new window. */
   flushDiffs(window: 100 | 1000, eventMillis: number): void {
     for (const book of this.books) {
+      if (book.w100.first !== 0) for (const k of book.w100.touched) book.w1000.touched.add(k);
       const w = window === 100 ? book.w100 : book.w1000;
       if (w.first === 0) continue;
       const stream = window === 100 ? book.fmt.streams.depth100 : book.fmt.streams.depth;
@@ -581,12 +572,12 @@ export class DepthTracker {
       s = this.used++;
     }
     this.oId[s] = orderId;
-    this.slotOf.set(key(orderId), s);
+    this.slotOf.set(orderId, s);
     return s;
   }
 
   private release(s: number): void {
-    const id = key(this.oId[s]!);
+    const id = this.oId[s]!;
     if (this.slotOf.get(id) !== s) return;
     this.slotOf.delete(id);
     this.oOnBook[s] = 0;
@@ -625,7 +616,7 @@ export class DepthTracker {
   state(symbol: number): DepthState {
     const book = this.books[symbol]!;
     const orders: [number, number, number, number][] = [];
-    for (const [id, s] of this.slotOf) {
+    for (const [id, s] of this.slotOf.entries()) {
       if (this.oSymbol[s] === symbol && this.oOnBook[s] === 1) {
         orders.push([id, this.oSide[s]!, this.oPrice[s]!, this.oRem[s]!]);
       }
@@ -637,14 +628,14 @@ export class DepthTracker {
       asks: book.asks.levels(),
       orders,
       w100: [book.w100.first, [...book.w100.touched]],
-      w1000: [book.w1000.first, [...book.w1000.touched]],
+      w1000: [book.w1000.first, [...new Set([...book.w1000.touched, ...book.w100.touched])]],
     };
   }
 
   /** Replaces one symbol's state with a cached one (see `state`). */
   restore(symbol: number, st: DepthState): void {
     const book = this.books[symbol]!;
-    for (const s of [...this.slotOf.values()]) if (this.oSymbol[s] === symbol) this.release(s);
+    for (const [, s] of [...this.slotOf.entries()]) if (this.oSymbol[s] === symbol) this.release(s);
     book.bids.clear();
     book.asks.clear();
     for (const [p, l] of st.bids) book.bids.add(p, l);

@@ -16,6 +16,7 @@ import {
   tsMicrosOf,
 } from '../../gateway/market-data/event-fields.ts';
 import { formatUnits, MarketFormat, WideSum } from '../../gateway/market-data/numbers.ts';
+import { OrderSlots } from '../../gateway/market-data/order-slots.ts';
 import {
   BTCUSDT,
   commandArb,
@@ -183,6 +184,47 @@ describe('market data numbers', () => {
         }
       }),
       { numRuns: 40 },
+    );
+  });
+});
+
+describe('order slots (open-addressing map of order ids)', () => {
+  it('agrees with a Map under random inserts, lookups and deletes, across growth', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            op: fc.constantFrom('set', 'set', 'delete', 'get'),
+            // Small ids collide often; large ones exercise both 32-bit halves of the hash.
+            id: fc.oneof(
+              fc.integer({ min: 1, max: 64 }),
+              fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+            ),
+            slot: fc.integer({ min: 0, max: 1 << 20 }),
+          }),
+          { maxLength: 400 },
+        ),
+        (ops) => {
+          const slots = new OrderSlots(4);
+          const map = new Map<number, number>();
+          for (const o of ops) {
+            if (o.op === 'set') {
+              slots.set(o.id, o.slot);
+              map.set(o.id, o.slot);
+            } else if (o.op === 'delete') {
+              assert.equal(slots.delete(o.id), map.delete(o.id));
+            } else {
+              assert.equal(slots.get(o.id), map.get(o.id) ?? -1);
+            }
+            assert.equal(slots.size, map.size);
+          }
+          for (const [id, slot] of map) assert.equal(slots.get(id), slot);
+          assert.deepEqual(
+            [...slots.entries()].sort((a, b) => a[0] - b[0]),
+            [...map].sort((a, b) => a[0] - b[0]),
+          );
+        },
+      ),
     );
   });
 });
