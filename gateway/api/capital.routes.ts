@@ -246,7 +246,10 @@ export function capitalRoutes(deps: CapitalRoutesDeps): Route[] {
     optionalParam(p, 'name');
     // Without a network, the coin's default: the first one configured for it (as `isDefault`
     // in config/getall says).
-    const network = optionalParam(p, 'network') ?? funds.networks[coin]?.[0] ?? '';
+    const network =
+      optionalParam(p, 'network') ??
+      (Object.hasOwn(funds.networks, coin) ? funds.networks[coin]?.[0] : undefined) ??
+      '';
     const withdrawOrderId = optionalParam(p, 'withdrawOrderId');
     const w = await accounts(() =>
       requestWithdrawal(
