@@ -19,7 +19,7 @@
  * volume / base volume, rounded half up to the price's decimals (8); the percent change has 3
  * decimals, rounded half away from zero.
  */
-import { ALL_STREAMS, type Interest, type MarketFormat, WideSum } from './numbers.ts';
+import { ALL_STREAMS, type Interest, LIMB, type MarketFormat, WideSum } from './numbers.ts';
 import type { TimeUnit } from './trades.ts';
 
 /** Emits one encoded payload on one stream. */
@@ -34,25 +34,36 @@ export const AVG_PRICE_MINUTES = 5;
 /** The streamed rolling windows: `<s>@ticker_<name>`. */
 export const STREAM_WINDOWS = { '1h': 60, '4h': 240, '1d': 1440 } as const;
 
-/** One minute of trades. */
-class Bucket {
-  minute = -1;
-  open = 0;
-  high = 0;
-  low = 0;
-  close = 0;
-  firstId = 0;
-  lastId = 0;
-  count = 0;
-  readonly volume = new WideSum();
-  readonly quote = new WideSum();
+/** Fields of a minute bucket, in a symbol's bucket array. */
+const B_MINUTE = 0;
+const B_OPEN = 1;
+const B_HIGH = 2;
+const B_LOW = 3;
+const B_CLOSE = 4;
+const B_FIRST = 5;
+const B_LAST = 6;
+const B_COUNT = 7;
+/** Volume (lots) and quote volume (units) as wide sums: [hi, lo] each (see WideSum). */
+const B_VOL = 8;
+const B_QUOTE = 10;
+const B_STRIDE = 12;
+const SAFE = Number.MAX_SAFE_INTEGER;
 
-  reset(minute: number): void {
-    this.minute = minute;
-    this.count = 0;
-    this.volume.clear();
-    this.quote.clear();
+/** Adds a safe integer to the wide sum at a[at] (hi), a[at + 1] (lo), folding lo when needed. */
+function addWideAt(a: Float64Array, at: number, v: number): void {
+  let lo = a[at + 1]!;
+  if (lo > SAFE - v) {
+    const rest = lo % LIMB;
+    a[at] = a[at]! + (lo - rest) / LIMB;
+    lo = rest;
+    if (lo > SAFE - v) {
+      const vr = v % LIMB;
+      a[at] = a[at]! + (v - vr) / LIMB;
+      a[at + 1] = lo + vr;
+      return;
+    }
   }
+  a[at + 1] = lo + v;
 }
 
 /** Statistics over one window, integers only. */
@@ -164,8 +175,11 @@ export function parseWindowSize(text: string): number | null {
 
 /** One symbol's buckets and last trade. */
 class SymbolStats {
-  /** Buckets by minute % BUCKET_MINUTES, created on first use. */
-  readonly buckets: (Bucket | undefined)[] = [];
+  /**
+   * Minute buckets by minute % BUCKET_MINUTES, B_STRIDE numbers each, in one typed array
+   * (about 1 MB, allocated at the symbol's first trade): no object per minute.
+   */
+  buckets: Float64Array | null = null;
   lastPrice = 0;
   lastLots = 0;
   /** Time of the last trade, UTC ms (0: none). */
@@ -179,34 +193,44 @@ class SymbolStats {
 
   constructor(readonly fmt: MarketFormat) {}
 
-  bucket(minute: number): Bucket | undefined {
-    const b = this.buckets[minute % BUCKET_MINUTES];
-    return b !== undefined && b.minute === minute ? b : undefined;
+  private array(): Float64Array {
+    if (this.buckets === null) {
+      this.buckets = new Float64Array(BUCKET_MINUTES * B_STRIDE);
+      for (let i = 0; i < BUCKET_MINUTES; i++) this.buckets[i * B_STRIDE + B_MINUTE] = -1;
+    }
+    return this.buckets;
+  }
+
+  /** Offset of `minute`'s bucket, or -1 when it holds no trade. */
+  bucket(minute: number): number {
+    const b = this.buckets;
+    if (b === null) return -1;
+    const o = (minute % BUCKET_MINUTES) * B_STRIDE;
+    return b[o + B_MINUTE] === minute && b[o + B_COUNT]! > 0 ? o : -1;
   }
 
   add(tradeId: number, price: number, lots: number, quoteUnits: number, ms: number): void {
     const minute = Math.floor(ms / MINUTE);
-    const at = minute % BUCKET_MINUTES;
-    let b = this.buckets[at];
-    if (b === undefined) {
-      b = new Bucket();
-      this.buckets[at] = b;
+    const b = this.array();
+    const o = (minute % BUCKET_MINUTES) * B_STRIDE;
+    if (b[o + B_MINUTE] !== minute) {
+      b.fill(0, o, o + B_STRIDE);
+      b[o + B_MINUTE] = minute;
     }
-    if (b.minute !== minute) b.reset(minute);
-    if (b.count === 0) {
-      b.open = price;
-      b.high = price;
-      b.low = price;
-      b.firstId = tradeId;
+    if (b[o + B_COUNT] === 0) {
+      b[o + B_OPEN] = price;
+      b[o + B_HIGH] = price;
+      b[o + B_LOW] = price;
+      b[o + B_FIRST] = tradeId;
     } else {
-      if (price > b.high) b.high = price;
-      if (price < b.low) b.low = price;
+      if (price > b[o + B_HIGH]!) b[o + B_HIGH] = price;
+      if (price < b[o + B_LOW]!) b[o + B_LOW] = price;
     }
-    b.close = price;
-    b.lastId = tradeId;
-    b.count++;
-    b.volume.add(lots);
-    b.quote.add(quoteUnits);
+    b[o + B_CLOSE] = price;
+    b[o + B_LAST] = tradeId;
+    b[o + B_COUNT] = b[o + B_COUNT]! + 1;
+    addWideAt(b, o + B_VOL, lots);
+    addWideAt(b, o + B_QUOTE, quoteUnits);
     // A late trade (stamped in an earlier minute) never replaces a later last price.
     if (ms >= this.lastMs) {
       this.lastPrice = price;
@@ -224,9 +248,9 @@ class SymbolStats {
     let price = 0;
     const oldest = Math.max(minute - BUCKET_MINUTES + 1, this.firstMinute);
     for (let m = minute - 1; m >= oldest; m--) {
-      const b = this.bucket(m);
-      if (b !== undefined && b.count > 0) {
-        price = b.close;
+      const o = this.bucket(m);
+      if (o !== -1) {
+        price = this.buckets![o + B_CLOSE]!;
         break;
       }
     }
@@ -245,24 +269,25 @@ class SymbolStats {
     let count = 0;
     const volume = new WideSum();
     const quote = new WideSum();
-    const lo = Math.max(startMinute, endMinute - BUCKET_MINUTES + 1);
-    for (let m = lo; m <= endMinute; m++) {
-      const b = this.bucket(m);
-      if (b === undefined || b.count === 0) continue;
+    const b = this.buckets;
+    const lo = Math.max(startMinute, endMinute - BUCKET_MINUTES + 1, this.firstMinute);
+    for (let m = lo; b !== null && m <= endMinute; m++) {
+      const o = this.bucket(m);
+      if (o === -1) continue;
       if (count === 0) {
-        open = b.open;
-        high = b.high;
-        low = b.low;
-        firstId = b.firstId;
+        open = b[o + B_OPEN]!;
+        high = b[o + B_HIGH]!;
+        low = b[o + B_LOW]!;
+        firstId = b[o + B_FIRST]!;
       } else {
-        if (b.high > high) high = b.high;
-        if (b.low < low) low = b.low;
+        if (b[o + B_HIGH]! > high) high = b[o + B_HIGH]!;
+        if (b[o + B_LOW]! < low) low = b[o + B_LOW]!;
       }
-      last = b.close;
-      lastId = b.lastId;
-      count += b.count;
-      volume.addWide(b.volume.hi, b.volume.lo);
-      quote.addWide(b.quote.hi, b.quote.lo);
+      last = b[o + B_CLOSE]!;
+      lastId = b[o + B_LAST]!;
+      count += b[o + B_COUNT]!;
+      volume.addWide(b[o + B_VOL]!, b[o + B_VOL + 1]!);
+      quote.addWide(b[o + B_QUOTE]!, b[o + B_QUOTE + 1]!);
     }
     if (count === 0) {
       open = this.lastPrice;
@@ -286,25 +311,52 @@ class SymbolStats {
     };
   }
 
-  /** Buckets as the cache keeps them. */
+  /** Buckets with trades as the cache keeps them, oldest first. */
   rows(): BucketRow[] {
     const out: BucketRow[] = [];
-    for (const b of this.buckets) {
-      if (b === undefined || b.count === 0) continue;
+    const b = this.buckets;
+    if (b === null) return out;
+    for (let i = 0; i < BUCKET_MINUTES; i++) {
+      const o = i * B_STRIDE;
+      if (b[o + B_MINUTE] === -1 || b[o + B_COUNT] === 0) continue;
+      const vol = new WideSum();
+      vol.set(b[o + B_VOL]!, b[o + B_VOL + 1]!);
+      const quote = new WideSum();
+      quote.set(b[o + B_QUOTE]!, b[o + B_QUOTE + 1]!);
       out.push([
-        b.minute,
-        b.open,
-        b.high,
-        b.low,
-        b.close,
-        b.firstId,
-        b.lastId,
-        b.count,
-        b.volume.toJSON(),
-        b.quote.toJSON(),
+        b[o + B_MINUTE]!,
+        b[o + B_OPEN]!,
+        b[o + B_HIGH]!,
+        b[o + B_LOW]!,
+        b[o + B_CLOSE]!,
+        b[o + B_FIRST]!,
+        b[o + B_LAST]!,
+        b[o + B_COUNT]!,
+        vol.toJSON(),
+        quote.toJSON(),
       ]);
     }
     return out.sort((x, y) => x[0] - y[0]);
+  }
+
+  /** Writes a cached bucket back. */
+  put(r: BucketRow): void {
+    const b = this.array();
+    const [minute, open, high, low, close, firstId, lastId, count, volume, quote] = r;
+    const o = (minute % BUCKET_MINUTES) * B_STRIDE;
+    b[o + B_MINUTE] = minute;
+    b[o + B_OPEN] = open;
+    b[o + B_HIGH] = high;
+    b[o + B_LOW] = low;
+    b[o + B_CLOSE] = close;
+    b[o + B_FIRST] = firstId;
+    b[o + B_LAST] = lastId;
+    b[o + B_COUNT] = count;
+    b[o + B_VOL] = volume[0];
+    b[o + B_VOL + 1] = volume[1];
+    b[o + B_QUOTE] = quote[0];
+    b[o + B_QUOTE + 1] = quote[1];
+    if (this.firstMinute === -1 || minute < this.firstMinute) this.firstMinute = minute;
   }
 }
 
@@ -531,21 +583,7 @@ export class TickerTracker {
   restore(symbol: number, state: TickersState): void {
     const old = this.symbols[symbol]!;
     const st = new SymbolStats(old.fmt);
-    for (const [minute, open, high, low, close, firstId, lastId, count, volume, quote] of state.buckets) {
-      const b = new Bucket();
-      b.reset(minute);
-      b.open = open;
-      b.high = high;
-      b.low = low;
-      b.close = close;
-      b.firstId = firstId;
-      b.lastId = lastId;
-      b.count = count;
-      b.volume.set(volume[0], volume[1]);
-      b.quote.set(quote[0], quote[1]);
-      st.buckets[minute % BUCKET_MINUTES] = b;
-      if (st.firstMinute === -1 || minute < st.firstMinute) st.firstMinute = minute;
-    }
+    for (const r of state.buckets) st.put(r);
     st.lastPrice = state.lastPrice;
     st.lastLots = state.lastLots;
     st.lastMs = state.lastMs;
