@@ -18,12 +18,14 @@ import path from 'node:path';
 import type { pino } from 'pino';
 import { loadMasterKey } from '../accounts/crypto/master-key.ts';
 import { type AccountsDb, openDatabase } from '../accounts/db/database.ts';
+import { AccountsError } from '../accounts/errors.ts';
 import { DEFAULT_FUNDS_CONFIG, type FundsConfig } from '../accounts/funds/funds-config.ts';
 import { Persister } from '../accounts/history/persister.ts';
 import { type IdentityContext, resolveApiKey } from '../accounts/identity/index.ts';
 import { createPasswordHasher, type PasswordHasher } from '../accounts/identity/password-hasher.ts';
 import { createLogger } from '../accounts/logger.ts';
 import { coreEnginePort } from '../accounts/ports/core-engine.adapter.ts';
+import type { EnginePort } from '../accounts/ports/engine.port.ts';
 import { Core, loadMarketsFile, type Markets, type MarketsFile } from '../engine/index.ts';
 import { adminRoutes } from '../gateway/api/admin.routes.ts';
 import { jsonResponse, type Route } from '../gateway/http/http-types.ts';
@@ -81,6 +83,8 @@ export interface PlatformParts {
   readonly logger: pino.Logger;
   readonly apiKeys: ApiKeyLookup;
   readonly trustProxy: boolean;
+  /** The engine as accounts see it (funds commands, and balances where the core runs). */
+  readonly engine: EnginePort;
 }
 
 /** The admin token: given, or generated once and kept in <dataDir>/keys/admin.token (0600). */
@@ -100,6 +104,18 @@ export function adminToken(config: PlatformConfig, logger: pino.Logger): string 
     'CROSSBOOK_ADMIN_TOKEN is not set: a development admin token was generated (npm run admin finds it)',
   );
   return token;
+}
+
+/** The engine port over a remote core: funds commands go through the link; the full ledger is only where the core runs. */
+function clientEnginePort(client: CoreClient): EnginePort {
+  return {
+    markets: client.markets,
+    submit: (input) => client.submit(input),
+    balances: () =>
+      Promise.reject(
+        new AccountsError('ledger.not_here', 'the ledger check runs where the core runs (its admin API)'),
+      ),
+  };
 }
 
 /** GET /healthz: 200 while this process can serve (the core reachable), 503 otherwise. */
@@ -242,6 +258,7 @@ export async function startPlatform(
       logger,
       apiKeys: apiKeyLookup(db, identity),
       trustProxy: config.trustProxy,
+      engine: core !== null ? coreEnginePort(core) : clientEnginePort(client),
     };
     const wiring = roles.has('gateway') ? (overrides.routes?.(parts) ?? { routes: [] }) : { routes: [] };
     if (wiring.close !== undefined) closers.push(async () => wiring.close?.());

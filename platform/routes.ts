@@ -11,6 +11,8 @@ import {
   userTrades,
 } from '../accounts/history/history.queries.ts';
 import { postgresTradeStore } from '../accounts/trade-store/postgres.adapter.ts';
+import { accountManagementRoutes } from '../gateway/api/account-management.routes.ts';
+import { capitalRoutes } from '../gateway/api/capital.routes.ts';
 import type { HistoryOrder, OrderHistory } from '../gateway/api/history.port.ts';
 import { tradingRoutes } from '../gateway/api/trading.routes.ts';
 import { systemClock } from '../gateway/auth/timing.ts';
@@ -84,6 +86,20 @@ export function gatewayRoutes(parts: PlatformParts): GatewayWiring {
   const routes: Route[] = [
     ...tradingRoutes({ engine: parts.client, view, history, fees: feeRates(parts, parts.fees), clock }),
     ...listenKeyRoutes({ listenKeys }),
+    ...accountManagementRoutes({
+      db: parts.db.db,
+      identity: parts.identity,
+      markets: parts.markets,
+      engine: parts.engine,
+      funds: parts.funds,
+    }),
+    ...capitalRoutes({
+      db: parts.db.db,
+      markets: parts.markets,
+      engine: parts.engine,
+      funds: parts.funds,
+      balances: parts.client,
+    }),
   ];
   return {
     routes,

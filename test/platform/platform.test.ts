@@ -251,6 +251,24 @@ describe('platform in one process', function () {
     assert.equal(report.p, '50000.00000000');
   });
 
+  it('registers and signs in a web user under /api/crossbook/v1', async () => {
+    const base = `http://127.0.0.1:${platform.gateway!.port}/api/crossbook/v1`;
+    const json = { 'content-type': 'application/json' };
+    const credentials = JSON.stringify({ email: 'web@example.com', password: 'a long passphrase 42' });
+    const reg = await fetch(`${base}/register`, { method: 'POST', headers: json, body: credentials });
+    assert.equal(reg.status, 200, await reg.clone().text());
+    const login = await fetch(`${base}/login`, { method: 'POST', headers: json, body: credentials });
+    const session = (await login.json()) as { sessionToken: string };
+    const me = await fetch(`${base}/me`, { headers: { authorization: `Bearer ${session.sessionToken}` } });
+    assert.equal(((await me.json()) as { email: string }).email, 'web@example.com');
+    const wrong = await fetch(`${base}/login`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ email: 'web@example.com', password: 'not the passphrase' }),
+    });
+    assert.equal(wrong.status, 401);
+  });
+
   it('lists and moves shards, hashes and verifies the state', async () => {
     const shards = await admin('GET', '/admin/v1/shards');
     assert.deepEqual(shards.body.shardMap, { BTCUSDT: 0, ETHUSDT: 1, ETHBTC: 1 });
