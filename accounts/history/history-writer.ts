@@ -41,12 +41,18 @@ export async function readProgress(
   return { lastSeq: state?.lastSeq ?? 0, lastLedgerId: Number(ledger?.maxId ?? 0) };
 }
 
-/** Writes `rows` in one transaction, after checking that nobody else wrote past `expectedLastSeq`. */
+/**
+ * Writes `rows` in one transaction, after checking that nobody else wrote past
+ * `expectedLastSeq`. `whileWriting` runs once the largest statement (the ledger entries) is on
+ * its way to the server, while the server works on it: the caller's own work done there (the
+ * next batch's fold) overlaps the database's instead of following it.
+ */
 export async function writeBatch(
   db: Kysely<Database>,
   consumer: string,
   expectedLastSeq: number,
   rows: BatchRows,
+  whileWriting?: () => void,
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
     // Row lock on the consumer's state: a second persister of the same name waits here and
@@ -68,7 +74,16 @@ export async function writeBatch(
     await insertOrders(trx, rows);
     await updateOrders(trx, rows);
     await insertTrades(trx, rows.trades);
-    await insertLedger(trx, rows);
+    const ledger = insertLedger(trx, rows);
+    if (whileWriting !== undefined) {
+      // Handled here so a failure while the callback runs is not an unhandled rejection;
+      // the await below still throws it.
+      ledger.catch(() => {});
+      // One turn of the event loop: the statement is handed to the driver and written out.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      whileWriting();
+    }
+    await ledger;
     await upsertBalances(trx, rows);
     await sql`
       insert into persister_state (consumer, last_seq) values (${consumer}, ${rows.lastSeq})

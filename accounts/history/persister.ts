@@ -8,6 +8,7 @@
  *   batch      the writer takes what has arrived, whole commands only, up to `maxBatch`
  *              events (one command longer than that goes alone), and folds it into rows
  *   write      one transaction: the rows and persister_state.last_seq; one batch in flight
+ *              (the next batch is folded while the database works on this one)
  *   repeat     until the inbox holds no whole command
  *
  * Exactly once: a batch commits with the seq of its last command, so after a crash the
@@ -24,7 +25,13 @@ import type { Kysely } from 'kysely';
 import { isLastEvent, type Markets, type RecordViews, seqAt } from '../../engine/index.ts';
 import type { Database } from '../db/schema.ts';
 import type { TradeRecord } from '../trade-store/trade-store.port.ts';
-import { foldBatch, HistoryStreamError, type MarketNames, marketNames } from './batch-rows.ts';
+import {
+  type BatchRows,
+  foldBatch,
+  HistoryStreamError,
+  type MarketNames,
+  marketNames,
+} from './batch-rows.ts';
 import { readProgress, writeBatch } from './history-writer.ts';
 import { RecordQueue } from './record-queue.ts';
 
@@ -47,7 +54,7 @@ export interface CommittedBatch {
   readonly events: number;
   readonly trades: readonly TradeRecord[];
   readonly ledgerEntries: number;
-  /** From the start of the fold to the commit. */
+  /** From the start of its write (its fold, unless it was folded during the previous write) to its commit. */
   readonly millis: number;
 }
 
@@ -259,13 +266,36 @@ export class Persister {
     if (this.writing || this.stopped) return;
     this.writing = true;
     try {
+      // The next batch, folded while the database wrote the current one.
+      let ahead: { rows: BatchRows; n: number } | null = null;
+      let aheadError: Error | null = null;
       while (!this.stopped) {
-        const n = this.queue.wholeCommands(this.maxBatch);
-        if (n === 0) break;
         const started = performance.now();
-        const rows = foldBatch(this.queue.records, this.queue.first, n, this.names, this.nextLedgerId);
+        let rows: BatchRows;
+        let n: number;
+        if (ahead !== null) {
+          ({ rows, n } = ahead);
+          ahead = null;
+        } else {
+          n = this.queue.wholeCommands(this.maxBatch);
+          if (n === 0) break;
+          rows = foldBatch(this.queue.records, this.queue.first, n, this.names, this.nextLedgerId);
+        }
         this.inFlight = n;
-        await writeBatch(this.db, this.consumerName, this.committed, rows);
+        await writeBatch(this.db, this.consumerName, this.committed, rows, () => {
+          // Folding is pure: the next batch needs only the records and this batch's last ledger id.
+          try {
+            const m = this.queue.wholeCommands(this.maxBatch, n);
+            if (m > 0) {
+              ahead = {
+                n: m,
+                rows: foldBatch(this.queue.records, this.queue.first + n, m, this.names, rows.nextLedgerId),
+              };
+            }
+          } catch (e) {
+            aheadError = e instanceof Error ? e : new Error(String(e));
+          }
+        });
         this.queue.drop(n);
         this.inFlight = 0;
         this.committed = rows.lastSeq;
@@ -285,6 +315,8 @@ export class Persister {
           ledgerEntries: rows.ledger.id.length,
           millis: performance.now() - started,
         });
+        // This batch is in; the next one could not be folded (a broken stream): stop on it now.
+        if (aheadError !== null) throw aheadError;
       }
     } catch (e) {
       this.fail(e instanceof Error ? e : new Error(String(e)));

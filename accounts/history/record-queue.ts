@@ -48,15 +48,17 @@ export class RecordQueue {
   }
 
   /**
-   * How many of the oldest records make whole commands, at most `max` of them, or, when the
-   * first command alone is longer than `max`, exactly that command. 0 when no command is whole.
+   * How many of the oldest records (after the first `skip`) make whole commands, at most `max`
+   * of them, or, when the first command alone is longer than `max`, exactly that command. 0
+   * when no command is whole.
    */
-  wholeCommands(max: number): number {
+  wholeCommands(max: number, skip = 0): number {
     const v = this.views;
+    const start = this.head + skip;
     let cut = 0;
-    for (let i = this.head; i < this.tail; i++) {
+    for (let i = start; i < this.tail; i++) {
       if (!isLastEvent(v, i)) continue;
-      const n = i - this.head + 1;
+      const n = i - start + 1;
       if (n > max) return cut === 0 ? n : cut;
       cut = n;
     }

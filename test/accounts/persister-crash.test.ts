@@ -14,6 +14,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { PGlite } from '@electric-sql/pglite';
 import { CamelCasePlugin, Kysely } from 'kysely';
+import pg from 'pg';
 import { openDatabase, parseInt8 } from '../../accounts/db/database.ts';
 import { migrateToLatest } from '../../accounts/db/migrator.ts';
 import { pgliteDialect } from '../../accounts/db/pglite-dialect.ts';
@@ -76,6 +77,22 @@ function startChild(target: string): Run {
 
 const seqOf = (line: string | undefined) => Number(line?.split(' ')[1] ?? Number.NaN);
 
+/** The URL of `<database>_persister_crash` on the server of `url`, created if missing. */
+async function ownDatabase(url: string): Promise<string> {
+  const own = new URL(url);
+  const name = `${own.pathname.slice(1) || 'postgres'}_persister_crash`;
+  own.pathname = `/${name}`;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const exists = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (exists.rowCount === 0) await client.query(`create database "${name}"`);
+  } finally {
+    await client.end();
+  }
+  return own.toString();
+}
+
 describe('persister crash safety', function () {
   this.timeout(600_000);
   let reference: HistoryDump;
@@ -117,7 +134,10 @@ describe('persister crash safety', function () {
           {
             name: 'PostgreSQL',
             prepare: async () => {
-              const url = process.env.DATABASE_URL!;
+              // A database of its own on the server: the child runs for seconds between
+              // restarts, and another suite resetting the shared one meanwhile would look
+              // exactly like lost commits.
+              const url = await ownDatabase(process.env.DATABASE_URL!);
               await resetServer(url);
               return url;
             },
