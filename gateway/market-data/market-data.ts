@@ -54,6 +54,7 @@ import {
 import {
   AGG_WINDOW_MICROS,
   DEFAULT_TRADES_LIMIT,
+  type HistoricTrade,
   MAX_TRADES_LIMIT,
   type RestAggTrade,
   type RestTrade,
@@ -349,11 +350,15 @@ export class MarketData {
     if (n === null) return badParam('limit', `1-${MAX_TRADES_LIMIT}`);
     const held = this.trades.recent(s, n, unit, this.history === undefined);
     if (held !== null || this.history === undefined) return ok(held ?? []);
-    // Memory holds fewer than asked: the newest trades of the last day from the store.
+    // Memory holds fewer than asked: the last day's older trades from the store (which may
+    // lag behind memory: memory answers for everything it holds).
     const now = this.clock.nowMicros();
-    const older = await this.history.olderTrades(symbol, now - 86_400_000_000, now);
-    const rows = this.trades.restTrades(s, older, unit);
-    return ok(rows.slice(-n));
+    const from = this.trades.memoryFrom(s);
+    const older = (await this.history.olderTrades(symbol, now - 86_400_000_000, now)).filter(
+      (t) => t.tradeId < from,
+    );
+    const mine = this.trades.recent(s, MAX_TRADES_LIMIT, unit, true) ?? [];
+    return ok([...this.trades.restTrades(s, older, unit), ...mine.filter((t) => t.id >= from)].slice(-n));
   }
 
   /** GET /api/v3/historicalTrades: trades from `fromId` (default: the newest), limit 500/1000. */
@@ -375,7 +380,14 @@ export class MarketData {
       // No store to ask: memory's oldest trades are the best answer there is.
       return ok(this.trades.fromId(s, this.trades.ring(s).oldestId, n, unit) ?? []);
     }
-    return ok(this.trades.restTrades(s, await this.history.tradesFromId(symbol, query.fromId, n), unit));
+    // Older than memory: the store's, up to where memory starts, then memory's.
+    const from = this.trades.memoryFrom(s);
+    const older = (await this.history.tradesFromId(symbol, query.fromId, n)).filter((t) => t.tradeId < from);
+    const rows = this.trades.restTrades(s, older, unit);
+    if (rows.length < n && from !== Number.POSITIVE_INFINITY) {
+      rows.push(...(this.trades.fromId(s, from, n - rows.length, unit) ?? []));
+    }
+    return ok(rows);
   }
 
   /**
@@ -400,16 +412,40 @@ export class MarketData {
         return badParam('fromId', '0-9223372036854775807');
       const held = this.trades.aggregates(s, { fromId: query.fromId }, n, unit);
       if (held !== null || this.history?.tradesFromId === undefined) return ok(held ?? []);
-      // From the trade before, so that an aggregate straddling fromId is recognised and skipped.
+      // Read the store from the trade before fromId (an aggregate straddling fromId is then
+      // recognised and skipped) page after page, until n + 1 aggregates have begun (the first
+      // n are then whole) or the store reaches memory's first whole aggregate (or its end:
+      // the persister writes whole commands, so its last aggregate is whole).
+      const from = this.trades.memoryFrom(s);
       const want = n * 4 + 1;
-      const rows = await this.history.tradesFromId(symbol, Math.max(1, query.fromId - 1), want);
-      // A full page may end inside an aggregate: its last one is then left out.
-      const aggs = this.trades.aggregateHistoric(s, rows, n + 1, unit, { fromId: query.fromId });
-      return ok(
-        rows.length === want && aggs.length > 0
-          ? aggs.slice(0, Math.min(n, aggs.length - 1))
-          : aggs.slice(0, n),
-      );
+      const rows: HistoricTrade[] = [];
+      let next = Math.max(1, query.fromId - 1);
+      let aggs: RestAggTrade[] = [];
+      let reachedMemory = false;
+      for (;;) {
+        const page = await this.history.tradesFromId(symbol, next, want);
+        const before = page.filter((t) => t.tradeId < from);
+        rows.push(...before);
+        aggs = this.trades.aggregateHistoric(s, rows, n + 1, unit, { fromId: query.fromId });
+        if (before.length < page.length || page.length < want) {
+          reachedMemory = true;
+          break;
+        }
+        if (aggs.length > n || rows.length === 0) break;
+        next = rows[rows.length - 1]!.tradeId + 1;
+      }
+      aggs = aggs.slice(0, n);
+      if (aggs.length < n && reachedMemory && from !== Number.POSITIVE_INFINITY) {
+        const mine = this.trades.aggregates(
+          s,
+          { fromId: Math.max(from, query.fromId) },
+          n - aggs.length,
+          unit,
+          true,
+        );
+        aggs.push(...(mine ?? []));
+      }
+      return ok(aggs);
     }
     if (hasTime) {
       const toMicros = (t: number | undefined): number | undefined =>
@@ -426,18 +462,27 @@ export class MarketData {
       if (end === undefined) end = start + AGG_WINDOW_MICROS;
       const held = this.trades.aggregates(s, { startMicros: start, endMicros: end }, n, unit);
       if (held !== null || this.history === undefined) return ok(held ?? []);
-      const rows = await this.history.olderTrades(symbol, start, end);
-      const fromStore = this.trades.aggregateHistoric(s, rows, n, unit, {
-        startMicros: start,
-        endMicros: end,
-      });
-      return ok(fromStore);
+      const from = this.trades.memoryFrom(s);
+      const rows = (await this.history.olderTrades(symbol, start, end)).filter((t) => t.tradeId < from);
+      const aggs = this.trades.aggregateHistoric(s, rows, n, unit, { startMicros: start, endMicros: end });
+      if (aggs.length < n) {
+        const mine =
+          this.trades.aggregates(s, { startMicros: start, endMicros: end }, n - aggs.length, unit, true) ??
+          [];
+        aggs.push(...mine.filter((a) => a.a >= from));
+      }
+      return ok(aggs);
     }
     const held = this.trades.aggregates(s, {}, n, unit);
     if (held !== null || this.history === undefined) return ok(held ?? []);
     const now = this.clock.nowMicros();
-    const rows = await this.history.olderTrades(symbol, now - 86_400_000_000, now);
-    return ok(this.trades.aggregateHistoric(s, rows, Number.MAX_SAFE_INTEGER, unit).slice(-n));
+    const from = this.trades.memoryFrom(s);
+    const rows = (await this.history.olderTrades(symbol, now - 86_400_000_000, now)).filter(
+      (t) => t.tradeId < from,
+    );
+    const older = this.trades.aggregateHistoric(s, rows, Number.MAX_SAFE_INTEGER, unit);
+    const mine = this.trades.aggregates(s, {}, MAX_TRADES_LIMIT, unit, true) ?? [];
+    return ok([...older, ...mine].slice(-n));
   }
 
   /**

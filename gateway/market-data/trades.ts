@@ -384,15 +384,16 @@ export class TradeTracker {
     query: { fromId?: number; startMicros?: number; endMicros?: number },
     limit: number,
     unit: TimeUnit,
+    memoryOnly = false,
   ): RestAggTrade[] | null {
     const st = this.symbols[symbol]!;
     const ring = st.ring;
-    if (ring.size === 0) return null;
+    if (ring.size === 0) return memoryOnly ? [] : null;
     // The oldest whole aggregate held: one whose first trade was dropped is incomplete.
     let first = 0;
     while (first < ring.size && !ring.startsAggregate(first)) first++;
     // Memory holds everything when it still has the symbol's first trade.
-    const complete = ring.oldestId === 1;
+    const complete = ring.oldestId === 1 || memoryOnly;
     if (query.fromId !== undefined) {
       const pos = query.fromId - ring.oldestId;
       if (pos < first && !complete) return null;
@@ -420,6 +421,17 @@ export class TradeTracker {
     }
     if (n < limit && !complete) return null;
     return this.aggsFrom(st, pos, limit, Number.POSITIVE_INFINITY, unit);
+  }
+
+  /**
+   * The first trade id memory answers for alone: the first trade of its oldest whole
+   * aggregate (older trades, and aggregates, come from the store). Infinity when empty.
+   */
+  memoryFrom(symbol: number): number {
+    const ring = this.symbols[symbol]!.ring;
+    let first = 0;
+    while (first < ring.size && !ring.startsAggregate(first)) first++;
+    return first < ring.size ? ring.id(first) : Number.POSITIVE_INFINITY;
   }
 
   private aggsFrom(

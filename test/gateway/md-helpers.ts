@@ -323,6 +323,8 @@ export class Harness {
   placed = 0;
   /** More listeners fed after `md` (and ticked by `advance`). */
   readonly others: MarketData[] = [];
+  /** Plain listeners fed every command's events (after `md` and `others`). */
+  readonly taps: Listener[] = [];
 
   constructor(
     options: Partial<Omit<MarketDataOptions, 'markets' | 'clock' | 'onMessage'>> = {},
@@ -351,6 +353,7 @@ export class Harness {
     }
     this.md.listener(this.engine.out.views, 0, this.engine.out.count);
     for (const o of this.others) o.listener(this.engine.out.views, 0, this.engine.out.count);
+    for (const t of this.taps) t(this.engine.out.views, 0, this.engine.out.count);
     return this.placed;
   }
 
