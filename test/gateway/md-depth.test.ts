@@ -16,6 +16,7 @@ import {
   type DepthDiff,
   ETHBTC,
   fundedEngine,
+  Harness,
   loadMarkets,
   placements,
   run,
@@ -123,6 +124,44 @@ describe('market data: depth book', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  it('through MarketData (listener, clock ticks, REST snapshot): clients on @depth@100ms end with the engine book', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ command: commandArb, gap: fc.constantFrom(0, 7, 60, 101, 999, 2500) }), {
+          minLength: 1,
+          maxLength: 200,
+        }),
+        fc.nat(),
+        (steps, snapshotSeed) => {
+          const h = new Harness();
+          const client = new SyncClient();
+          const snapshotAt = snapshotSeed % steps.length;
+          for (let i = 0; i < steps.length; i++) {
+            h.advance(steps[i]!.gap);
+            h.submit(toCommand(steps[i]!.command, h.placed));
+            for (const d of h.out.of<DepthDiff>('btcusdt@depth@100ms')) client.onDiff(d);
+            h.out.clear();
+            if (i === snapshotAt) {
+              const snap = h.md.depthSnapshot('BTCUSDT', 5000);
+              assert.ok(snap.ok);
+              client.onSnapshot(JSON.parse(JSON.stringify(snap.value)) as Snapshot);
+            }
+          }
+          h.advance(200);
+          for (const d of h.out.of<DepthDiff>('btcusdt@depth@100ms')) client.onDiff(d);
+          const expected = engineLevels(h.engine, BTCUSDT);
+          const local = client.levels();
+          assert.deepEqual(local.bids, expected.bids);
+          assert.deepEqual(local.asks, expected.asks);
+          const snap = h.md.depthSnapshot('BTCUSDT', 5000);
+          assert.ok(snap.ok);
+          assert.deepEqual([snap.value.bids, snap.value.asks], [expected.bids, expected.asks]);
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 });
