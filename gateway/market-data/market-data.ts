@@ -73,7 +73,7 @@ export interface MarketDataOptions {
   readonly markets: Markets | readonly Market[];
   /** Wall clock (injectable for tests). */
   readonly clock: Clock;
-  /** Receives every payload, once per stream. */
+  /** Receives every payload, once per stream. Should not throw: a payload it throws on is lost (counted in `emitErrors`). */
   readonly onMessage: OnMessage;
   /** Older trades (the trade store), for REST answers beyond memory. */
   readonly history?: TradeHistorySource;
@@ -156,6 +156,8 @@ export class MarketData {
   private readonly closeDelay: number;
   private readonly partialOnChange: boolean;
   private readonly onFault: ((reason: string) => void) | undefined;
+  /** Payloads whose `onMessage` threw (they are lost; the state is not). */
+  emitErrors = 0;
   /** Why the builder stopped following the engine (null while it follows it). */
   fault: string | null = null;
   /** The seq of the last command applied. */
@@ -172,7 +174,16 @@ export class MarketData {
     const list = 'list' in options.markets ? options.markets.list : options.markets;
     this.formats = list.map((m) => new MarketFormat(m));
     for (let i = 0; i < this.formats.length; i++) this.bySymbol.set(this.formats[i]!.symbol, i);
-    const emit = options.onMessage;
+    // A failing subscriber must not leave the state half updated: its error is counted and
+    // the builder goes on.
+    const onMessage = options.onMessage;
+    const emit = (stream: string, payload: string): void => {
+      try {
+        onMessage(stream, payload);
+      } catch {
+        this.emitErrors++;
+      }
+    };
     const wants = options.wants ?? ALL_STREAMS;
     this.depth = new DepthTracker(this.formats, emit, wants);
     this.trades = new TradeTracker(this.formats, emit, options.tradeCapacity, wants);

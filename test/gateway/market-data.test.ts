@@ -365,4 +365,25 @@ describe('market data streams (Binance payloads, field for field)', () => {
     const [diff] = h.out.of<{ U: number; u: number }>('btcusdt@depth@100ms');
     assert.deepEqual([diff!.U, diff!.u], [3, 3]);
   });
+
+  it('goes on when a subscriber throws, counting the lost payloads', () => {
+    let fail = true;
+    const seen: string[] = [];
+    const h = new Harness({
+      onMessage: (stream) => {
+        if (fail) throw new Error('bus down');
+        seen.push(stream);
+      },
+    });
+    h.limit(1, BTCUSDT, Side.SELL, '50000.00', '0.50000');
+    h.marketOrder(3, BTCUSDT, Side.BUY, '0.20000');
+    assert.ok(h.md.emitErrors > 0);
+    assert.equal(h.md.fault, null);
+    fail = false;
+    h.marketOrder(3, BTCUSDT, Side.BUY, '0.10000');
+    assert.ok(seen.includes('btcusdt@trade'));
+    const d = h.md.depthSnapshot('BTCUSDT');
+    assert.ok(d.ok);
+    assert.deepEqual(d.value.asks, [['50000.00000000', '0.20000000']]);
+  });
 });

@@ -327,7 +327,7 @@ export class Harness {
   readonly taps: Listener[] = [];
 
   constructor(
-    options: Partial<Omit<MarketDataOptions, 'markets' | 'clock' | 'onMessage'>> = {},
+    options: Partial<Omit<MarketDataOptions, 'markets' | 'clock'>> = {},
     startMs = 1_700_000_000_000,
   ) {
     this.clock = new FakeClock(startMs * 1000);
