@@ -95,6 +95,7 @@ interface Waiter {
   readonly reject: (e: Error) => void;
 }
 
+/** The persister (see the file's header); one per consumer name, made by `Persister.open`. */
 export class Persister {
   private readonly queue = new RecordQueue();
   private readonly names: MarketNames;

@@ -6,6 +6,7 @@
  */
 import { isLastEvent, RECORD_BYTES, RecordViews, seqAt } from '../../engine/index.ts';
 
+/** A FIFO of event records: `append` copies in, `wholeCommands` finds a batch, `drop` consumes. */
 export class RecordQueue {
   private views: RecordViews;
   private head = 0;

@@ -14,8 +14,9 @@
 import { AccountsError } from '../errors.ts';
 import type { SymbolTradesQuery, TradeRecord, UserTrade, UserTradesQuery } from './trade-store.port.ts';
 
-/** Binance's default and largest page. */
+/** Binance's default page. */
 export const DEFAULT_LIMIT = 500;
+/** Binance's largest page. */
 export const MAX_LIMIT = 1000;
 /** Binance: a time window may span at most 24 hours. */
 export const MAX_WINDOW_MICROS = 24 * 3600 * 1_000_000;
