@@ -3,6 +3,7 @@
  * and the order book. Other rooms (gateway, accounts) import from here only.
  */
 export * from './book/order-book.ts';
+export { OrderIndex } from './book/order-index.ts';
 export * from './config/markets-config.ts';
 export * from './model/codec.ts';
 export * from './model/commands.ts';

@@ -20,7 +20,7 @@
  * leaves its level and comes back like a new order. Changes are staged during a command and
  * applied at its end, so no snapshot or diff ever shows half a command.
  */
-import { OrderType, type RecordViews, Side, TimeInForce } from '../../engine/index.ts';
+import { OrderIndex, OrderType, type RecordViews, Side, TimeInForce } from '../../engine/index.ts';
 import {
   K_ACCEPTED,
   K_AMENDED,
@@ -37,7 +37,6 @@ import {
   tifOf,
 } from './event-fields.ts';
 import { ALL_STREAMS, type Interest, type MarketFormat } from './numbers.ts';
-import { OrderSlots } from './order-slots.ts';
 
 /** Where encoded payloads go: the stream name as Binance spells it, and the payload (JSON). */
 export type Emit = (stream: string, payload: string) => void;
@@ -336,7 +335,7 @@ export interface DepthState {
 export class DepthTracker {
   readonly books: DepthBook[];
   // Open orders by id: slot arrays (no object per order) with a free list.
-  private readonly slotOf = new OrderSlots();
+  private readonly slotOf = new OrderIndex();
   private oId = new Float64Array(1024);
   private oSymbol = new Uint32Array(1024);
   private oSide = new Uint8Array(1024);
@@ -609,18 +608,18 @@ export class DepthTracker {
 
   /** Number of open orders followed (for tests and metrics). */
   get openOrders(): number {
-    return this.slotOf.size;
+    return this.slotOf.count;
   }
 
   /** One symbol's state, for the cache: levels, resting orders, update id, pending windows. */
   state(symbol: number): DepthState {
     const book = this.books[symbol]!;
     const orders: [number, number, number, number][] = [];
-    for (const [id, s] of this.slotOf.entries()) {
+    this.slotOf.forEach((id, s) => {
       if (this.oSymbol[s] === symbol && this.oOnBook[s] === 1) {
         orders.push([id, this.oSide[s]!, this.oPrice[s]!, this.oRem[s]!]);
       }
-    }
+    });
     orders.sort((x, y) => x[0] - y[0]);
     return {
       updateId: book.updateId,
@@ -635,7 +634,12 @@ export class DepthTracker {
   /** Replaces one symbol's state with a cached one (see `state`). */
   restore(symbol: number, st: DepthState): void {
     const book = this.books[symbol]!;
-    for (const [, s] of [...this.slotOf.entries()]) if (this.oSymbol[s] === symbol) this.release(s);
+    // Collected first: releasing deletes from the index being walked.
+    const held: number[] = [];
+    this.slotOf.forEach((_id, s) => {
+      if (this.oSymbol[s] === symbol) held.push(s);
+    });
+    for (const s of held) this.release(s);
     book.bids.clear();
     book.asks.clear();
     for (const [p, l] of st.bids) book.bids.add(p, l);

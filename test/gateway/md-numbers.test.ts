@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeEvent, type EngineEvent, eventKindAt } from '../../engine/index.ts';
+import { decodeEvent, type EngineEvent, eventKindAt, OrderIndex } from '../../engine/index.ts';
 import {
   kindOf,
   S,
@@ -16,7 +16,6 @@ import {
   tsMicrosOf,
 } from '../../gateway/market-data/event-fields.ts';
 import { formatUnits, MarketFormat, WideSum } from '../../gateway/market-data/numbers.ts';
-import { OrderSlots } from '../../gateway/market-data/order-slots.ts';
 import {
   BTCUSDT,
   commandArb,
@@ -205,7 +204,7 @@ describe('order slots (open-addressing map of order ids)', () => {
           { maxLength: 400 },
         ),
         (ops) => {
-          const slots = new OrderSlots(4);
+          const slots = new OrderIndex(4);
           const map = new Map<number, number>();
           for (const o of ops) {
             if (o.op === 'set') {
@@ -216,11 +215,11 @@ describe('order slots (open-addressing map of order ids)', () => {
             } else {
               assert.equal(slots.get(o.id), map.get(o.id) ?? -1);
             }
-            assert.equal(slots.size, map.size);
+            assert.equal(slots.count, map.size);
           }
           for (const [id, slot] of map) assert.equal(slots.get(id), slot);
           assert.deepEqual(
-            [...slots.entries()].sort((a, b) => a[0] - b[0]),
+            entriesOf(slots).sort((a, b) => a[0] - b[0]),
             [...map].sort((a, b) => a[0] - b[0]),
           );
         },
@@ -228,3 +227,12 @@ describe('order slots (open-addressing map of order ids)', () => {
     );
   });
 });
+
+/** Every [id, slot] of an index. */
+function entriesOf(index: OrderIndex): [number, number][] {
+  const out: [number, number][] = [];
+  index.forEach((k, v) => {
+    out.push([k, v]);
+  });
+  return out;
+}
