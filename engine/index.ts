@@ -18,6 +18,7 @@ export {
   CoreBusyError,
   CoreConfigError,
   type CoreOptions,
+  type DurableConsumer,
   type EventsListener,
 } from './runtime/core.ts';
 export { InlineEngine } from './runtime/inline-engine.ts';

@@ -20,6 +20,12 @@ export interface PlatformConfig {
   readonly databaseUrl: string | undefined;
   /** Redis for the market data bus; absent: in process (REDIS_URL). */
   readonly redisUrl: string | undefined;
+  /** Prefix of the bus's Redis channels and keys (CROSSBOOK_BUS_PREFIX, `crossbook:`): deployments sharing a Redis differ. */
+  readonly busPrefix: string;
+  /** Kinesis stream for trades and closed klines; absent: none (CROSSBOOK_KINESIS_STREAM). */
+  readonly kinesisStream: string | undefined;
+  /** Kinesis endpoint for a local stand-in (CROSSBOOK_KINESIS_ENDPOINT; default: AWS's, region from AWS_REGION). */
+  readonly kinesisEndpoint: string | undefined;
   /** REST and WebSocket port (PORT, 8080) and address (HOST, 0.0.0.0). */
   readonly port: number;
   readonly host: string;
@@ -48,6 +54,13 @@ export interface PlatformConfig {
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+function busPrefix(raw: string | undefined): string {
+  if (raw === undefined || raw === '') return 'crossbook:';
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(raw))
+    throw new ConfigError(`CROSSBOOK_BUS_PREFIX=${raw}: 1 to 64 of A-Z a-z 0-9 : _ . -`);
+  return raw;
+}
 
 /** A setting that cannot be used. */
 export class ConfigError extends Error {
@@ -121,6 +134,9 @@ export function loadConfig(
     marketsFile: path.resolve(env.CROSSBOOK_MARKETS_FILE || 'config/markets.json'),
     databaseUrl: env.DATABASE_URL || undefined,
     redisUrl: env.REDIS_URL || undefined,
+    busPrefix: busPrefix(env.CROSSBOOK_BUS_PREFIX),
+    kinesisStream: env.CROSSBOOK_KINESIS_STREAM || undefined,
+    kinesisEndpoint: env.CROSSBOOK_KINESIS_ENDPOINT || undefined,
     port: int(env, 'PORT', 8080, 0, 65535),
     host: env.HOST || '0.0.0.0',
     linkPort: int(env, 'CROSSBOOK_LINK_PORT', 9100, 0, 65535),

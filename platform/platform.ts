@@ -4,8 +4,9 @@
  *
  *   1. accounts database (PGlite in <dataDir>/db, or DATABASE_URL) and the master key
  *   2. persister (when this process persists): where the database says it stopped
- *   3. core (journal, snapshots, shard workers), the persister as its durable consumer, the
- *      binary link for gateways and persisters elsewhere
+ *   3. core (journal, snapshots, shard workers), the persister and the market data builder as
+ *      its durable consumers, the binary link for gateways and persisters elsewhere; the
+ *      market data bus (in process, or Redis with REDIS_URL) it publishes on
  *   4. the engine as the gateway sees it: the core in process, or the link
  *   5. gateway: REST, WebSocket, the admin API (where the core runs)
  *
@@ -26,9 +27,14 @@ import { createPasswordHasher, type PasswordHasher } from '../accounts/identity/
 import { createLogger } from '../accounts/logger.ts';
 import { coreEnginePort } from '../accounts/ports/core-engine.adapter.ts';
 import type { EnginePort } from '../accounts/ports/engine.port.ts';
+import { postgresTradeStore } from '../accounts/trade-store/postgres.adapter.ts';
 import { Core, loadMarketsFile, type Markets, type MarketsFile } from '../engine/index.ts';
 import { adminRoutes } from '../gateway/api/admin.routes.ts';
+import { systemClock } from '../gateway/auth/timing.ts';
 import { jsonResponse, type Route } from '../gateway/http/http-types.ts';
+import type { Bus } from '../gateway/market-data/bus/bus.port.ts';
+import { openBus } from '../gateway/market-data/bus/open-bus.ts';
+import { KinesisSink, kinesisClient } from '../gateway/market-data/kinesis/kinesis.adapter.ts';
 import type { ApiKeyLookup, ResolvedKey } from '../gateway/ports.ts';
 import { type Gateway, startGateway } from '../gateway/server.ts';
 import { adminOps } from './admin-ops.ts';
@@ -36,6 +42,7 @@ import { ConfigError, type PlatformConfig } from './config.ts';
 import { type CoreClient, localCoreClient } from './link/core-client.ts';
 import { connectCoreLink } from './link/link-client.ts';
 import { type CoreLinkServer, serveCoreLink } from './link/link-server.ts';
+import { type MarketDataService, marketDataService, tradeStoreHistory } from './market-data.ts';
 
 /** A running platform: whatever roles it runs. */
 export interface Platform {
@@ -44,6 +51,10 @@ export interface Platform {
   readonly db: AccountsDb;
   readonly core: Core | null;
   readonly persister: Persister | null;
+  /** The market data builder (where the core runs). */
+  readonly marketData: MarketDataService | null;
+  /** The market data bus this process publishes on (core) and follows (gateway). */
+  readonly bus: Bus;
   readonly client: CoreClient;
   readonly gateway: Gateway | null;
   readonly link: CoreLinkServer | null;
@@ -85,6 +96,8 @@ export interface PlatformParts {
   readonly trustProxy: boolean;
   /** The engine as accounts see it (funds commands, and balances where the core runs). */
   readonly engine: EnginePort;
+  /** The market data bus (WebSocket streams follow it). */
+  readonly bus: Bus;
 }
 
 /** The admin token: given, or generated once and kept in <dataDir>/keys/admin.token (0600). */
@@ -183,6 +196,15 @@ export async function startPlatform(
     const funds = overrides.funds ?? DEFAULT_FUNDS_CONFIG;
     const token = adminToken(config, logger);
 
+    // The market data bus: Redis when configured (never waited for: matching does not wait on it).
+    const bus = await openBus({
+      redisUrl: config.redisUrl,
+      prefix: config.busPrefix,
+      connectionName: `crossbook-${[...roles].join('-')}`,
+      onConnectionError: (e) => logger.warn({ err: e }, 'market data bus: connection error (retrying)'),
+    });
+    closers.push(() => bus.close());
+
     // 2. persister
     let persister: Persister | null = null;
     if (roles.has('persister')) {
@@ -196,7 +218,31 @@ export async function startPlatform(
     // 3. core
     let core: Core | null = null;
     let link: CoreLinkServer | null = null;
+    let md: MarketDataService | null = null;
     if (roles.has('core')) {
+      let kinesis: KinesisSink | undefined;
+      if (config.kinesisStream !== undefined) {
+        const sink = new KinesisSink({
+          streamName: config.kinesisStream,
+          client: kinesisClient({
+            ...(config.kinesisEndpoint === undefined ? {} : { endpoint: config.kinesisEndpoint }),
+          }),
+        });
+        kinesis = sink;
+        closers.push(() => sink.close());
+      }
+      const service = marketDataService({
+        markets,
+        bus,
+        dataDir: config.dataDir,
+        clock: systemClock,
+        logger: logger.child({ part: 'market-data' }),
+        history: tradeStoreHistory(postgresTradeStore(db.db)),
+        ...(kinesis === undefined ? {} : { kinesis }),
+      });
+      md = service;
+      // Closed after the core (closers run in reverse): every released event is in the saved state.
+      closers.push(async () => service.close());
       core = await Core.start({
         dataDir: config.dataDir,
         marketsFile,
@@ -204,11 +250,12 @@ export async function startPlatform(
         snapshotEvery: config.snapshotEvery,
         makerPpm: config.makerPpm,
         takerPpm: config.takerPpm,
-        consumers: persister === null ? [] : [persister.durableConsumer()],
+        consumers: [...(persister === null ? [] : [persister.durableConsumer()]), service.consumer],
         log: (m) => logger.info({ part: 'core' }, m),
       });
       const c = core;
       closers.push(() => c.close());
+      service.live();
       link = await serveCoreLink(core, {
         host: config.host === '0.0.0.0' ? '0.0.0.0' : config.host,
         port: config.linkPort,
@@ -259,6 +306,7 @@ export async function startPlatform(
       apiKeys: apiKeyLookup(db, identity),
       trustProxy: config.trustProxy,
       engine: core !== null ? coreEnginePort(core) : clientEnginePort(client),
+      bus,
     };
     const wiring = roles.has('gateway') ? (overrides.routes?.(parts) ?? { routes: [] }) : { routes: [] };
     if (wiring.close !== undefined) closers.push(async () => wiring.close?.());
@@ -309,6 +357,8 @@ export async function startPlatform(
       db,
       core,
       persister,
+      marketData: md,
+      bus,
       client,
       gateway,
       link,
