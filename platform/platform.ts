@@ -67,6 +67,8 @@ export interface Platform {
 export interface PlatformOverrides {
   /** Share one accounts database between platforms of one process (tests of split roles). */
   readonly db?: AccountsDb;
+  /** Share one market data bus between platforms of one process (tests of split roles without Redis). */
+  readonly bus?: Bus;
   readonly logger?: pino.Logger;
   readonly funds?: FundsConfig;
   /** Password hashing cost (tests lower it). */
@@ -197,13 +199,15 @@ export async function startPlatform(
     const token = adminToken(config, logger);
 
     // The market data bus: Redis when configured (never waited for: matching does not wait on it).
-    const bus = await openBus({
-      redisUrl: config.redisUrl,
-      prefix: config.busPrefix,
-      connectionName: `crossbook-${[...roles].join('-')}`,
-      onConnectionError: (e) => logger.warn({ err: e }, 'market data bus: connection error (retrying)'),
-    });
-    closers.push(() => bus.close());
+    const bus =
+      overrides.bus ??
+      (await openBus({
+        redisUrl: config.redisUrl,
+        prefix: config.busPrefix,
+        connectionName: `crossbook-${[...roles].join('-')}`,
+        onConnectionError: (e) => logger.warn({ err: e }, 'market data bus: connection error (retrying)'),
+      }));
+    if (overrides.bus === undefined) closers.push(() => bus.close());
 
     // 2. persister
     let persister: Persister | null = null;
