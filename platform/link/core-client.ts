@@ -1,8 +1,9 @@
 /**
  * What a gateway needs of the core, whether the core runs in the same process
  * (`localCoreClient`) or in another one behind the binary link (`connectCoreLink` in
- * link-client.ts). The gateway codes against this interface only, so splitting the roles
- * across processes changes nothing above it.
+ * link-client.ts): commands, balances, the event stream, and the REST market data answered
+ * by the one MarketData builder beside the core. The gateway codes against this interface
+ * only, so splitting the roles across processes changes nothing above it.
  */
 import {
   type Balance,
@@ -14,6 +15,8 @@ import {
   type Markets,
   RecordError,
 } from '../../engine/index.ts';
+import type { MdResult } from '../../gateway/market-data/errors.ts';
+import type { MarketDataQueries, MarketDataQuery } from '../../gateway/market-data/queries.ts';
 
 /** A gap in the event stream: events of commands after `afterSeq` up to `resumedAfterSeq` were lost. */
 export interface StreamGap {
@@ -39,6 +42,14 @@ export interface CoreClient {
   onEvents(listener: EventsListener): () => void;
   /** One user's balances (free and locked per asset id) now; [] for a user the core does not know. */
   balancesOf(userId: number): Promise<Balance[]>;
+  /**
+   * A REST market data question, answered by the MarketData builder that runs beside the
+   * core: resolves with its answer or its refusal (a bad query is a refusal, -1100). Rejects
+   * with CoreLinkError `link.unavailable` when the builder cannot be reached (not connected,
+   * no answer in time, the core serves no market data, the query failed there): a query has
+   * no effect, so it is always safe to ask again.
+   */
+  queryMarketData(q: MarketDataQuery): Promise<MdResult<unknown>>;
   /** True while the core can be reached. */
   readonly connected: boolean;
   /** Calls `cb` on every change of `connected`. Returns the unsubscribe. */
@@ -96,11 +107,25 @@ export class CoreLinkError extends Error {
 /** The part of Core a local client uses. */
 export type LocalCore = Pick<Core, 'markets' | 'submit' | 'onEvents' | 'balancesOf'>;
 
+/** What else an in-process client serves. */
+export interface LocalCoreClientOptions {
+  /**
+   * The market data builder of this process (`localMarketDataQueries(md)`); without it
+   * queries fail as unavailable.
+   */
+  readonly marketData?: MarketDataQueries;
+}
+
+/** Why a query fails where no MarketData builder runs beside the core. */
+export const NO_MARKET_DATA = 'market data is not served by this core';
+
 /**
  * The in-process CoreClient: calls go straight to the Core (no copy beyond what the Core
- * makes), listeners see the Core's own views. Always connected until closed.
+ * makes), listeners see the Core's own views, market data queries go straight to the
+ * builder. Always connected until closed.
  */
-export function localCoreClient(core: LocalCore): CoreClient {
+export function localCoreClient(core: LocalCore, options: LocalCoreClientOptions = {}): CoreClient {
+  const marketData = options.marketData;
   let open = true;
   const status = new Set<(up: boolean) => void>();
   const unsubscribes = new Set<() => void>();
@@ -130,6 +155,17 @@ export function localCoreClient(core: LocalCore): CoreClient {
         return Promise.reject(new CoreLinkError('link.invalid_request', `user id ${userId} is not valid`));
       return Promise.resolve(core.balancesOf(userId));
     },
+    queryMarketData(q) {
+      if (!open) return Promise.reject(new CoreLinkError('link.closed', 'the core client is closed'));
+      if (marketData === undefined)
+        return Promise.reject(new CoreLinkError('link.unavailable', NO_MARKET_DATA));
+      // A builder that throws or rejects (a trade store that is down) cannot answer now.
+      return Promise.resolve()
+        .then(() => marketData.query(q))
+        .catch((e: unknown) => {
+          throw new CoreLinkError('link.unavailable', `the market data query failed: ${errorText(e)}`);
+        });
+    },
     onStatus(cb) {
       status.add(cb);
       return () => status.delete(cb);
@@ -152,10 +188,14 @@ function asLinkError(e: unknown): CoreLinkError {
   if (e instanceof CoreLinkError) return e;
   if (e instanceof CoreBusyError) return new CoreLinkError('link.busy', `the core is busy: ${e.message}`);
   if (e instanceof RecordError) return new CoreLinkError('link.invalid_command', e.message);
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorText(e);
   return new CoreLinkError(
     'link.status_unknown',
     `the core failed after the command was sent: ${message}`,
     true,
   );
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

@@ -2,8 +2,9 @@
  * The gateway's side of the link (docs/LINK.md): a CoreClient over TCP to a remote core.
  * It reconnects with backoff, resumes the event stream exactly after the last event it
  * delivered (no gap, no duplicate, even when a connection died in the middle of one
- * command's events), and fails every request in flight on a disconnect with an error that
- * says whether the command may have been applied.
+ * command's events), asks the core's market data builder the REST queries, and fails every
+ * request in flight on a disconnect with an error that says whether the command may have
+ * been applied.
  */
 import { connect, type Socket } from 'node:net';
 import {
@@ -23,11 +24,14 @@ import {
   seqAt,
   stampSequence,
 } from '../../engine/index.ts';
+import { type MdResult, refuse } from '../../gateway/market-data/errors.ts';
+import type { MarketDataQuery } from '../../gateway/market-data/queries.ts';
 import { type CoreClient, CoreLinkError, type CoreLinkErrorCode, type StreamGap } from './core-client.ts';
 import {
   decodeFrame,
   encodeBalances,
   encodeHello,
+  encodeMd,
   encodePing,
   encodeSubmit,
   encodeSubscribe,
@@ -37,6 +41,7 @@ import {
   LINK_PROTOCOL_VERSION,
   type LinkFrame,
   LinkProtocolError,
+  MAX_GATEWAY_FRAME_BYTES,
   MAX_TOKEN_BYTES,
   RecordScratch,
 } from './link-protocol.ts';
@@ -51,7 +56,10 @@ export interface CoreLinkClientOptions {
   readonly subscribe?: boolean;
   /** Deliver the events of every command after this seq (default: after the last one released when the link first connects). */
   readonly afterSeq?: number;
-  /** A command unanswered for this long fails as status unknown (default 10,000 ms). */
+  /**
+   * A command unanswered for this long fails as status unknown; a balances read or a market
+   * data query as unavailable (default 10,000 ms; checked at every heartbeat).
+   */
   readonly submitTimeoutMs?: number;
   /** `connectCoreLink` gives up when no handshake succeeds within this (default 10,000 ms). */
   readonly connectTimeoutMs?: number;
@@ -97,7 +105,19 @@ type Pending =
       readonly deadline: number;
       readonly resolve: (balances: Balance[]) => void;
       readonly reject: (e: Error) => void;
+    }
+  | {
+      readonly kind: 'md';
+      readonly deadline: number;
+      readonly resolve: (result: MdResult<unknown>) => void;
+      readonly reject: (e: Error) => void;
     };
+
+/** What each kind of request was waiting for, in the errors of the ones that fail. */
+const AWAITED: Record<Exclude<Pending['kind'], 'submit'>, string> = {
+  balances: 'the balances',
+  md: 'the market data answer',
+};
 
 const defaultLog = (message: string): void => {
   process.stderr.write(`${new Date().toISOString()} core-link client: ${message}\n`);
@@ -236,6 +256,32 @@ class LinkClient implements LinkCoreClient {
     });
   }
 
+  queryMarketData(q: MarketDataQuery): Promise<MdResult<unknown>> {
+    const socket = this.ready();
+    if (socket instanceof CoreLinkError) return Promise.reject(socket);
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(q);
+    } catch {
+      json = undefined;
+    }
+    // A query the link cannot carry is a bad query, refused here as the core would refuse it.
+    if (typeof json !== 'string')
+      return Promise.resolve(
+        refuse('md.bad_query', -1100, 'Illegal characters found in a parameter: query.'),
+      );
+    const frame = encodeMd('MdQuery', this.nextRequestId(), json);
+    if (frame.length > MAX_GATEWAY_FRAME_BYTES)
+      return Promise.resolve(
+        refuse('md.bad_query', -1100, 'Illegal characters found in a parameter: the query is too long.'),
+      );
+    const id = frame.readUInt32LE(8);
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { kind: 'md', deadline: Date.now() + this.submitTimeoutMs, resolve, reject });
+      this.send(socket, frame);
+    });
+  }
+
   onEvents(listener: EventsListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -368,7 +414,7 @@ class LinkClient implements LinkCoreClient {
           ),
         );
       } else {
-        p.reject(new CoreLinkError('link.unavailable', `${why} before the balances came back`));
+        p.reject(new CoreLinkError('link.unavailable', `${why} before ${AWAITED[p.kind]} came back`));
       }
     }
   }
@@ -407,7 +453,10 @@ class LinkClient implements LinkCoreClient {
         );
       } else {
         p.reject(
-          new CoreLinkError('link.unavailable', `no answer from the core within ${this.submitTimeoutMs} ms`),
+          new CoreLinkError(
+            'link.unavailable',
+            `no answer from the core within ${this.submitTimeoutMs} ms: ${AWAITED[p.kind]} did not come back`,
+          ),
         );
       }
     }
@@ -459,6 +508,18 @@ class LinkClient implements LinkCoreClient {
       case 'BalancesReply': {
         const p = this.take(f.requestId, 'balances');
         if (p?.kind === 'balances') p.resolve(f.balances);
+        return;
+      }
+      case 'MdReply': {
+        const p = this.take(f.requestId, 'md');
+        if (p?.kind !== 'md') return;
+        const result = parseResult(f.json);
+        if (result === null) {
+          this.log(`the core at ${this.address} sent a market data answer that is not a result`);
+          p.reject(
+            new CoreLinkError('link.unavailable', 'the core sent a market data answer that is not a result'),
+          );
+        } else p.resolve(result);
         return;
       }
       case 'Failed': {
@@ -626,4 +687,19 @@ class LinkClient implements LinkCoreClient {
       this.partial += end - start;
     }
   }
+}
+
+/** An MD_REPLY's JSON as an MdResult; null for anything else. */
+function parseResult(json: string): MdResult<unknown> | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const r = value as { ok?: unknown; value?: unknown; error?: unknown };
+  if (r.ok === true && 'value' in r) return r as MdResult<unknown>;
+  if (r.ok === false && typeof r.error === 'object' && r.error !== null) return r as MdResult<unknown>;
+  return null;
 }

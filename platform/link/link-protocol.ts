@@ -16,7 +16,7 @@
 import { type Balance, RECORD_BYTES, RecordViews } from '../../engine/index.ts';
 
 /** The protocol version both sides must speak; HELLO carries it, a mismatch is refused. */
-export const LINK_PROTOCOL_VERSION = 1;
+export const LINK_PROTOCOL_VERSION = 2;
 /** First payload word of HELLO: 'CBLK' in ASCII, so a stray client is told apart at once. */
 export const LINK_MAGIC = 0x4b4c4243;
 /** Bytes of the frame header. */
@@ -25,6 +25,8 @@ export const HEADER_BYTES = 8;
 export const MAX_TOKEN_BYTES = 1024;
 /** Longest reason text in GOODBYE and FAILED frames, in UTF-8 bytes (longer ones are cut). */
 const MAX_REASON_BYTES = 1024;
+/** Longest frame a gateway may send (the server closes a connection that announces more). */
+export const MAX_GATEWAY_FRAME_BYTES = 64 * 1024;
 
 /** Frame types: the first byte after the length. */
 export const FrameType = {
@@ -47,6 +49,10 @@ export const FrameType = {
   Balances: 13,
   /** server -> client: request id and the user's balances. */
   BalancesReply: 14,
+  /** client -> server: request id and a market data query (JSON). */
+  MdQuery: 15,
+  /** server -> client: request id and the query's answer or refusal (JSON). */
+  MdReply: 16,
   /** client -> server: stream every released event after this seq (-1: from now). */
   Subscribe: 20,
   /** server -> client: events after this seq follow, none missing. */
@@ -152,6 +158,12 @@ export interface BalancesReplyFrame {
   readonly requestId: number;
   readonly balances: Balance[];
 }
+/** MD_QUERY or MD_REPLY, decoded: the JSON stays text (the receiver parses and checks it). */
+export interface MdFrame {
+  readonly type: 'MdQuery' | 'MdReply';
+  readonly requestId: number;
+  readonly json: string;
+}
 /** SUBSCRIBE, decoded. */
 export interface SubscribeFrame {
   readonly type: 'Subscribe';
@@ -188,6 +200,7 @@ export type LinkFrame =
   | FailedFrame
   | BalancesFrame
   | BalancesReplyFrame
+  | MdFrame
   | SubscribeFrame
   | SubscribedFrame
   | ResyncFrame
@@ -325,6 +338,19 @@ export function encodeBalancesReply(requestId: number, balances: readonly Balanc
   return b;
 }
 
+/**
+ * MD_QUERY (a market data query) or MD_REPLY (its MdResult): 8 u32 request id, 12 u32 JSON
+ * bytes, 16 the JSON (UTF-8). The JSON is given as text: the caller stringifies.
+ */
+export function encodeMd(type: 'MdQuery' | 'MdReply', requestId: number, json: string): Buffer {
+  const j = Buffer.from(json, 'utf8');
+  const b = frame(FrameType[type], 8 + j.length);
+  b.writeUInt32LE(requestId, 8);
+  b.writeUInt32LE(j.length, 12);
+  j.copy(b, 16);
+  return b;
+}
+
 /** SUBSCRIBE: 8 f64 after seq (-1: from now). */
 export function encodeSubscribe(afterSeq: number): Buffer {
   const b = frame(FrameType.Subscribe, 8);
@@ -450,6 +476,17 @@ export function decodeFrame(f: Buffer): LinkFrame {
           locked: f.readDoubleLE(at + 16),
         });
       return { type: 'BalancesReply', requestId: f.readUInt32LE(8), balances };
+    }
+    case FrameType.MdQuery:
+    case FrameType.MdReply: {
+      const what = type === FrameType.MdQuery ? 'MD_QUERY' : 'MD_REPLY';
+      need(f, 16, false, what);
+      need(f, 16 + f.readUInt32LE(12), true, what);
+      return {
+        type: type === FrameType.MdQuery ? 'MdQuery' : 'MdReply',
+        requestId: f.readUInt32LE(8),
+        json: f.toString('utf8', 16),
+      };
     }
     case FrameType.Subscribe:
       need(f, 16, true, 'SUBSCRIBE');

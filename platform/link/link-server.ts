@@ -1,9 +1,10 @@
 /**
  * The core's side of the link (docs/LINK.md): a TCP server on the internal network that lets
- * any number of stateless gateways submit commands, read balances and follow the released
- * event stream. It runs in the core's process, on its event loop, and never makes the core
- * wait: replies and events are written to each socket's buffer, and a gateway whose unsent
- * bytes pass a limit is cut off (it reconnects and resumes from the ring of recent events).
+ * any number of stateless gateways submit commands, read balances, follow the released
+ * event stream and ask the market data builder beside the core. It runs in the core's
+ * process, on its event loop, and never makes the core wait: replies and events are written
+ * to each socket's buffer, and a gateway whose unsent bytes pass a limit is cut off (it
+ * reconnects and resumes from the ring of recent events).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -19,7 +20,9 @@ import {
   RecordViews,
   seqAt,
 } from '../../engine/index.ts';
-import { CoreLinkError } from './core-client.ts';
+import type { MdResult } from '../../gateway/market-data/errors.ts';
+import { type MarketDataQueries, parseMarketDataQuery } from '../../gateway/market-data/queries.ts';
+import { CoreLinkError, NO_MARKET_DATA } from './core-client.ts';
 import { EventRing } from './event-ring.ts';
 import {
   decodeFrame,
@@ -27,6 +30,7 @@ import {
   encodeEvents,
   encodeFailed,
   encodeGoodbye,
+  encodeMd,
   encodePing,
   encodeResync,
   encodeSubmitted,
@@ -39,6 +43,7 @@ import {
   LINK_PROTOCOL_VERSION,
   type LinkFrame,
   LinkProtocolError,
+  MAX_GATEWAY_FRAME_BYTES,
 } from './link-protocol.ts';
 
 /** The part of Core the link serves. */
@@ -54,6 +59,11 @@ export interface CoreLinkServerOptions {
   readonly token: string;
   /** The markets file the core runs: sent in WELCOME so that gateways build the same Markets. */
   readonly marketsFile: MarketsFile;
+  /**
+   * The market data builder in the core's process (`localMarketDataQueries(md)`), which
+   * answers gateways' MD_QUERY frames; without it they get FAILED unavailable.
+   */
+  readonly marketData?: MarketDataQueries;
   /** Recent event records kept for gateways that reconnect (default 262,144: 48 MiB). */
   readonly ringRecords?: number;
   /**
@@ -86,9 +96,6 @@ export interface CoreLinkServer {
    */
   close(): Promise<void>;
 }
-
-/** Longest frame a gateway may send: HELLO with the longest token is far below it. */
-const MAX_INBOUND_FRAME = 64 * 1024;
 
 interface Peer {
   readonly id: number;
@@ -142,6 +149,7 @@ class LinkServer implements CoreLinkServer {
   private readonly deadAfterMs: number;
   private readonly drainTimeoutMs: number;
   private readonly log: (message: string) => void;
+  private readonly marketData: MarketDataQueries | undefined;
   private readonly scratch = new RecordViews(new ArrayBuffer(RECORD_BYTES));
   private readonly corked: Peer[] = [];
   private readonly unsubscribe: () => void;
@@ -182,6 +190,7 @@ class LinkServer implements CoreLinkServer {
     );
     this.drainTimeoutMs = options.drainTimeoutMs ?? 5000;
     this.log = options.log ?? defaultLog;
+    this.marketData = options.marketData;
     // Everything released before now is unknown to the ring: a gateway asking for it resyncs.
     this.ring = new EventRing(
       positive(options.ringRecords ?? 262_144, 'ringRecords'),
@@ -233,7 +242,7 @@ class LinkServer implements CoreLinkServer {
       id: this.nextPeerId++,
       socket,
       remote: `${socket.remoteAddress}:${socket.remotePort}`,
-      reader: new FrameReader(MAX_INBOUND_FRAME),
+      reader: new FrameReader(MAX_GATEWAY_FRAME_BYTES),
       ready: false,
       closed: false,
       subscribed: false,
@@ -326,6 +335,9 @@ class LinkServer implements CoreLinkServer {
         this.write(peer, encodeBalancesReply(frame.requestId, this.core.balancesOf(user)));
         return;
       }
+      case 'MdQuery':
+        this.mdQuery(peer, frame.requestId, frame.json);
+        return;
       case 'Subscribe':
         this.subscribe(peer, frame.afterSeq);
         return;
@@ -385,6 +397,69 @@ class LinkServer implements CoreLinkServer {
       i = j;
     }
     if (this.pending.size === 0) this.drained?.();
+  }
+
+  // =========================================================================================
+  // Market data
+
+  /**
+   * Answers a market data query with MD_REPLY once the builder resolves (it may read the
+   * trade store). A query that is not JSON, or not a query, is answered with the refusal:
+   * what a gateway asks is not the protocol's business. FAILED unavailable when no builder
+   * runs here, the link is closing, or the builder fails.
+   */
+  private mdQuery(peer: Peer, requestId: number, json: string): void {
+    const md = this.marketData;
+    if (md === undefined) {
+      this.write(peer, encodeFailed(requestId, FailCode.Unavailable, NO_MARKET_DATA));
+      return;
+    }
+    if (this.closing !== null) {
+      this.write(peer, encodeFailed(requestId, FailCode.Unavailable, 'the core link is shutting down'));
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(json);
+    } catch {
+      value = undefined; // refused below as a malformed query
+    }
+    const parsed = parseMarketDataQuery(value);
+    if (!parsed.ok) {
+      this.mdReply(peer, requestId, parsed);
+      return;
+    }
+    Promise.resolve()
+      .then(() => md.query(parsed.value))
+      .then(
+        (result) => this.mdReply(peer, requestId, result),
+        (e: unknown) => this.mdFailed(peer, requestId, 'the market data query failed', e),
+      )
+      .catch((e: unknown) => this.log(`connection ${peer.id}: failed to answer a market data query: ${e}`));
+  }
+
+  private mdReply(peer: Peer, requestId: number, result: MdResult<unknown>): void {
+    if (peer.closed) return;
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(result);
+    } catch (e) {
+      this.mdFailed(peer, requestId, 'the market data answer cannot be sent', e);
+      return;
+    }
+    if (typeof json !== 'string' || typeof result?.ok !== 'boolean') {
+      this.mdFailed(peer, requestId, 'the market data answer cannot be sent', 'it is not a result');
+      return;
+    }
+    // Counts toward the connection's unsent bytes like every reply: a gateway that asks and
+    // does not read is cut off.
+    this.write(peer, encodeMd('MdReply', requestId, json));
+  }
+
+  private mdFailed(peer: Peer, requestId: number, what: string, e: unknown): void {
+    const why = `${what}: ${e instanceof Error ? e.message : String(e)}`;
+    this.log(`connection ${peer.id}: ${why}`);
+    this.write(peer, encodeFailed(requestId, FailCode.Unavailable, why));
   }
 
   // =========================================================================================

@@ -15,6 +15,7 @@ import {
   encodeFailed,
   encodeGoodbye,
   encodeHello,
+  encodeMd,
   encodePing,
   encodeResync,
   encodeSubmit,
@@ -24,6 +25,7 @@ import {
   encodeWelcome,
   FailCode,
   FrameReader,
+  FrameType,
   GoodbyeCode,
   LINK_MAGIC,
   LINK_PROTOCOL_VERSION,
@@ -106,6 +108,22 @@ describe('core link protocol', () => {
         requestId: 6,
         balances,
       });
+      const query = JSON.stringify({ op: 'depth', symbol: 'BTCUSDT', limit: 5 });
+      assert.deepEqual(decodeFrame(encodeMd('MdQuery', 0xfffffffe, query)), {
+        type: 'MdQuery',
+        requestId: 0xfffffffe,
+        json: query,
+      });
+      const reply = JSON.stringify({
+        ok: false,
+        error: { code: 'md.x', binanceCode: -1100, msg: 'ünïcode ✓' },
+      });
+      assert.deepEqual(decodeFrame(encodeMd('MdReply', 8, reply)), {
+        type: 'MdReply',
+        requestId: 8,
+        json: reply,
+      });
+      assert.deepEqual(decodeFrame(encodeMd('MdQuery', 1, '')), { type: 'MdQuery', requestId: 1, json: '' });
       assert.deepEqual(decodeFrame(encodeSubscribe(-1)), { type: 'Subscribe', afterSeq: -1 });
       assert.deepEqual(decodeFrame(encodeSubscribe(41)), { type: 'Subscribe', afterSeq: 41 });
       assert.deepEqual(decodeFrame(encodeSubscribed(41)), { type: 'Subscribed', afterSeq: 41 });
@@ -159,6 +177,55 @@ describe('core link protocol', () => {
       longToken[4] = 1;
       longToken.writeUInt32LE(2000, 16);
       assert.throws(() => decodeFrame(longToken), /a token of 2000 bytes exceeds 1024/);
+    });
+
+    it('lays out MD_QUERY and MD_REPLY as request id, JSON byte length, then the JSON at offset 16', () => {
+      const json = '{"op":"avgPrice","symbol":"ÉTHUSDT"}';
+      for (const [type, code] of [
+        ['MdQuery', FrameType.MdQuery],
+        ['MdReply', FrameType.MdReply],
+      ] as const) {
+        const f = encodeMd(type, 77, json);
+        assert.equal(f.readUInt32LE(0), f.length);
+        assert.equal(f[4], code);
+        assert.deepEqual([f[5], f[6], f[7]], [0, 0, 0]);
+        assert.equal(f.readUInt32LE(8), 77);
+        assert.equal(f.readUInt32LE(12), Buffer.byteLength(json, 'utf8'));
+        assert.equal(f.length, 16 + Buffer.byteLength(json, 'utf8'));
+        assert.equal(f.toString('utf8', 16), json);
+      }
+      assert.deepEqual([FrameType.MdQuery, FrameType.MdReply], [15, 16]);
+      assert.equal(LINK_PROTOCOL_VERSION, 2);
+    });
+
+    it('refuses an MD_QUERY or MD_REPLY shorter than its header or not as long as its JSON says', () => {
+      const query = encodeMd('MdQuery', 3, '{"op":"tickerPrice"}');
+      const withLength = (f: Buffer, jsonBytes: number): Buffer => {
+        const b = Buffer.from(f);
+        b.writeUInt32LE(jsonBytes, 12);
+        return b;
+      };
+      const cut = (f: Buffer, n: number): Buffer => {
+        const b = Buffer.from(f.subarray(0, n));
+        b.writeUInt32LE(n, 0);
+        return b;
+      };
+      const cases: [Buffer, RegExp][] = [
+        [cut(query, 12), /MD_QUERY frame of 12 bytes, expected at least 16/],
+        [cut(query, 8), /MD_QUERY frame of 8 bytes, expected at least 16/],
+        // The JSON announced is longer than the frame, or shorter (trailing bytes).
+        [withLength(query, 21), /MD_QUERY frame of 36 bytes, expected 37/],
+        [withLength(query, 19), /MD_QUERY frame of 36 bytes, expected 35/],
+        [withLength(query, 0xffffffff), /MD_QUERY frame of 36 bytes, expected 4294967311/],
+        [cut(encodeMd('MdReply', 3, '{"ok":true,"value":1}'), 30), /MD_REPLY frame of 30 bytes, expected 37/],
+      ];
+      for (const [frame, message] of cases) {
+        assert.throws(
+          () => decodeFrame(frame),
+          (e: Error) => e instanceof LinkProtocolError && message.test(e.message),
+          message.source,
+        );
+      }
     });
 
     it('cuts the reason of a GOODBYE or FAILED at 1024 bytes', () => {
