@@ -988,6 +988,33 @@ describe('market data WebSocket streams', () => {
     });
   });
 
+  describe('failures and shutdown', () => {
+    it('a session store that fails costs the session, never the connection', async () => {
+      const down = (): Promise<never> => Promise.reject(new Error('cache unavailable'));
+      const broken = new SessionStore({ set: down, get: down, delete: down });
+      const g = await gateway({ sessions: broken, limits: { messagesPerSecond: 1_000_000 } });
+      const r = await raw(g.gw.port, `/ws/btcusdt@trade?session=${'B'.repeat(22)}`);
+      assert.equal(r.status, 101);
+      assert.notEqual(r.headers[SESSION_HEADER.toLowerCase()], 'B'.repeat(22));
+      r.send({ method: 'SUBSCRIBE', params: ['btcusdt@aggTrade'], id: 1 });
+      assert.deepEqual(await r.next(), { result: null, id: 1 });
+      await until(() => g.ms.stats().sessionErrors >= 3, 'the load and two saves counted');
+      assert.equal(g.ms.stats().sessionsResumed, 0);
+    });
+
+    it('close() ends every connection with 1001 and refuses new ones with 503 -1016', async () => {
+      const g = await gateway();
+      const c = await client(g.url('/ws/btcusdt@trade'));
+      await until(() => g.ms.stats().streams === 1, 'the stream followed');
+      g.ms.close();
+      assert.deepEqual(await c.closedBy(), { code: 1001, reason: 'Server shutting down' });
+      assert.deepEqual([g.ms.stats().connections, g.ms.stats().streams], [0, 0]);
+      const late = await RawWs.open(g.gw.port, '/ws/btcusdt@trade');
+      assert.equal(late.status, 503);
+      assert.equal(JSON.parse(late.body).code, -1016);
+    });
+  });
+
   // --- one /ws/* for market data and listen keys ---------------------------------------------------
 
   describe('the /ws/* dispatcher', () => {

@@ -322,10 +322,7 @@ export class MarketStreams {
     path: string,
   ): void {
     if (this.#closed) {
-      refuseUpgrade(res, '503 Service Unavailable', {
-        code: BinanceCode.SERVICE_SHUTTING_DOWN,
-        msg: 'This service is no longer available.',
-      });
+      refuseShuttingDown(res);
       return;
     }
     const query = req.getQuery() ?? '';
@@ -385,6 +382,10 @@ export class MarketStreams {
     const protocol = req.getHeader('sec-websocket-protocol');
     const extensions = req.getHeader('sec-websocket-extensions');
     const upgrade = (sessionId: string, session: WsSession | undefined): void => {
+      if (this.#closed) {
+        refuseShuttingDown(res);
+        return;
+      }
       const conn = this.#connection(sessionId, session, streams, combined);
       res.cork(() => {
         // A header on a 101 needs the status written first (else uWS writes "200 OK").
@@ -479,7 +480,14 @@ export class MarketStreams {
     this.#connections++;
     const initial = conn.streams.splice(0);
     ws.cork(() => {
-      for (const s of initial) this.#subscribe(ws, conn, s);
+      for (const s of initial) {
+        try {
+          this.#subscribe(ws, conn, s);
+        } catch (e) {
+          // Only a closed bus refuses to be followed (the gateway is stopping).
+          this.#logger?.error({ err: e, stream: s }, 'market data ws: cannot follow a stream');
+        }
+      }
     });
     this.#save(conn);
   }
@@ -716,6 +724,7 @@ export class MarketStreams {
 
   /** Starts following `name` on the bus. */
   #follow(name: string): StreamState {
+    const channel = channelForStream(name);
     const st: StreamState = {
       name,
       kind: streamKind(name),
@@ -726,17 +735,18 @@ export class MarketStreams {
       follower: undefined,
       latest: undefined,
     };
-    this.#streams.set(name, st);
     const key = followCacheKey(name);
+    // Throws only for a closed bus; then nothing is registered.
     st.follower = followChannel(
       this.#bus,
-      channelForStream(name),
+      channel,
       {
         onSnapshot: (entry, reason) => this.#onSnapshot(st, entry, reason),
         onMessage: (_channel, payload) => this.#relay(st, payload),
       },
       key === undefined ? {} : { cacheKey: key },
     );
+    this.#streams.set(name, st);
     return st;
   }
 
@@ -794,6 +804,14 @@ function wrap(st: StreamState, payload: BusPayload): BusPayload {
 
 const CLOSE_BRACE = Buffer.from('}');
 const SESSION_ID_RE = /^[A-Za-z0-9_-]{16,128}$/;
+
+/** 503 -1016 for a connection attempt after `close()`. */
+function refuseShuttingDown(res: uWS.HttpResponse): void {
+  refuseUpgrade(res, '503 Service Unavailable', {
+    code: BinanceCode.SERVICE_SHUTTING_DOWN,
+    msg: 'This service is no longer available.',
+  });
+}
 
 /** The path after `/ws/`, percent-decoded (undefined when an escape is broken). */
 function decodePath(path: string): string | undefined {
