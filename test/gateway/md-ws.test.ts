@@ -1002,12 +1002,17 @@ describe('market data WebSocket streams', () => {
       assert.equal(g.ms.stats().sessionsResumed, 0);
     });
 
-    it('close() ends every connection with 1001 and refuses new ones with 503 -1016', async () => {
+    it('close() announces serverShutdown, ends every connection with 1001, refuses new ones with 503 -1016', async () => {
       const g = await gateway();
       const c = await client(g.url('/ws/btcusdt@trade'));
+      const combined = await client(g.url('/stream?streams=btcusdt@trade'));
       await until(() => g.ms.stats().streams === 1, 'the stream followed');
       g.ms.close();
       assert.deepEqual(await c.closedBy(), { code: 1001, reason: 'Server shutting down' });
+      assert.equal((await c.take()).e, 'serverShutdown');
+      const announced = await combined.take();
+      assert.equal(announced.stream, '!serverShutdown');
+      assert.equal(announced.data.e, 'serverShutdown');
       assert.deepEqual([g.ms.stats().connections, g.ms.stats().streams], [0, 0]);
       const late = await RawWs.open(g.gw.port, '/ws/btcusdt@trade');
       assert.equal(late.status, 503);

@@ -300,14 +300,21 @@ export class MarketStreams {
   }
 
   /**
-   * Ends every connection (1001; sessions are kept, so clients resume elsewhere), stops every
+   * Sends market data connections Binance's `serverShutdown` event and ends every connection
+   * (1001; sessions are kept, so clients resume elsewhere), stops every
    * follower and the timer. Idempotent. The gateway's `close()` closes the sockets too; call this first.
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    for (const l of [...this.#live]) this.#end(l, 'shutdown', CLOSE_SHUTDOWN, 'Server shutting down');
+    // Binance announces a shutdown with `serverShutdown` (`!serverShutdown` on combined connections).
+    const event = `{"e":"serverShutdown","E":${Date.now()}}`;
+    const wrapped = `{"stream":"!serverShutdown","data":${event}}`;
+    for (const l of [...this.#live]) {
+      if (isMarket(l)) this.#send(l, l.combined ? wrapped : event);
+      this.#end(l, 'shutdown', CLOSE_SHUTDOWN, 'Server shutting down');
+    }
     for (const st of this.#streams.values()) st.follower?.stop();
     this.#streams.clear();
   }
@@ -804,6 +811,10 @@ function wrap(st: StreamState, payload: BusPayload): BusPayload {
 
 const CLOSE_BRACE = Buffer.from('}');
 const SESSION_ID_RE = /^[A-Za-z0-9_-]{16,128}$/;
+
+function isMarket(l: Liveness): l is MarketConnection {
+  return (l as Partial<MarketConnection>).kind === 'market';
+}
 
 /** 503 -1016 for a connection attempt after `close()`. */
 function refuseShuttingDown(res: uWS.HttpResponse): void {
