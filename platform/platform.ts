@@ -265,6 +265,7 @@ export async function startPlatform(
         port: config.linkPort,
         token: config.linkToken ?? token,
         marketsFile,
+        marketData: service.queries,
         log: (m) => logger.info({ part: 'link' }, m),
       });
       const l = link;
@@ -273,7 +274,7 @@ export async function startPlatform(
 
     // 4. the engine as the gateway (and a remote persister) sees it
     let client: CoreClient;
-    if (core !== null) client = localCoreClient(core);
+    if (core !== null) client = localCoreClient(core, md === null ? {} : { marketData: md.queries });
     else {
       const [host, port] = config.coreAddress!.split(':');
       client = await connectCoreLink({

@@ -14,13 +14,15 @@ import { postgresTradeStore } from '../accounts/trade-store/postgres.adapter.ts'
 import { accountManagementRoutes } from '../gateway/api/account-management.routes.ts';
 import { capitalRoutes } from '../gateway/api/capital.routes.ts';
 import type { HistoryOrder, OrderHistory } from '../gateway/api/history.port.ts';
+import { marketDataRoutes } from '../gateway/api/market-data.routes.ts';
 import { tradingRoutes } from '../gateway/api/trading.routes.ts';
 import { systemClock } from '../gateway/auth/timing.ts';
 import type { Route } from '../gateway/http/http-types.ts';
+import { SessionStore } from '../gateway/market-data/bus/session-store.ts';
+import { MarketStreams, registerStreamsWs } from '../gateway/market-data/ws/market-streams.ts';
 import { OrderView } from '../gateway/orders/order-view.ts';
 import type { FeeRates } from '../gateway/ports.ts';
 import type { Gateway } from '../gateway/server.ts';
-import { registerUserDataWs } from '../gateway/user-data/listen-key.ws.ts';
 import { ListenKeys, listenKeyRoutes } from '../gateway/user-data/listen-keys.ts';
 import { UserDataHub } from '../gateway/user-data/user-data-hub.ts';
 import { registerWsApi } from '../gateway/user-data/ws-api.ts';
@@ -61,9 +63,12 @@ export function feeRates(parts: PlatformParts, defaults: { makerPpm: number; tak
 }
 
 /**
- * Everything a gateway of this platform serves: REST trading and account endpoints, listen
- * keys, and on the running server the WebSocket API (/ws-api/v3) and listen-key streams
- * (/ws/<listenKey>). The user data hub is the one feeder of the shared order view.
+ * Everything a gateway of this platform serves: REST trading, account and market data
+ * endpoints, listen keys, and on the running server the WebSocket API (/ws-api/v3), the market
+ * data streams (/ws/<stream>, /stream, fed from the bus) and listen-key streams
+ * (/ws/<listenKey>) behind one /ws/* dispatcher. The user data hub is the one feeder of the
+ * shared order view. REST market data asks the builder where the core runs (in process or
+ * over the link).
  */
 export function gatewayRoutes(parts: PlatformParts): GatewayWiring {
   const clock = systemClock;
@@ -83,7 +88,17 @@ export function gatewayRoutes(parts: PlatformParts): GatewayWiring {
     markets: parts.markets,
     trades: postgresTradeStore(parts.db.db),
   });
+  const streams = new MarketStreams({
+    bus: parts.bus,
+    markets: parts.markets,
+    sessions: new SessionStore(parts.bus.cache),
+    logger: parts.logger.child({ part: 'market-streams' }),
+  });
   const routes: Route[] = [
+    ...marketDataRoutes({
+      queries: { query: (q) => parts.client.queryMarketData(q) },
+      markets: parts.markets,
+    }),
     ...tradingRoutes({ engine: parts.client, view, history, fees: feeRates(parts, parts.fees), clock }),
     ...listenKeyRoutes({ listenKeys }),
     ...accountManagementRoutes({
@@ -115,9 +130,14 @@ export function gatewayRoutes(parts: PlatformParts): GatewayWiring {
         trustProxy: parts.trustProxy,
         logger: parts.logger.child({ part: 'ws-api' }),
       });
-      registerUserDataWs(gateway.app, { hub, listenKeys, logger: parts.logger.child({ part: 'user-data' }) });
+      registerStreamsWs(gateway.app, streams, {
+        hub,
+        listenKeys,
+        logger: parts.logger.child({ part: 'user-data' }),
+      });
     },
     close() {
+      streams.close();
       unsubscribe();
       listenKeys.stop();
     },
