@@ -204,7 +204,8 @@ export async function startPlatform(
       (await openBus({
         redisUrl: config.redisUrl,
         prefix: config.busPrefix,
-        connectionName: `crossbook-${[...roles].join('-')}`,
+        // Names tell deployments (and test runs) sharing one Redis apart in CLIENT LIST.
+        connectionName: `${config.busPrefix.replace(/[^A-Za-z0-9_.-]/g, '')}-${[...roles].join('-')}`,
         onConnectionError: (e) => logger.warn({ err: e }, 'market data bus: connection error (retrying)'),
       }));
     if (overrides.bus === undefined) closers.push(() => bus.close());
