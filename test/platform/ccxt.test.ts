@@ -118,15 +118,17 @@ describe('ccxt (binance) against the platform', function () {
     assert.equal(bought.average, 3000);
     assert.ok((bought.trades?.length ?? 0) >= 1, 'FULL response fills are parsed as trades');
 
-    const again = await maker.fetchOrder(ask.id, 'ETH/USDT');
+    const askId = String(ask.id);
+    const farId = String(far.id);
+    const again = await maker.fetchOrder(askId, 'ETH/USDT');
     assert.equal(again.status, 'open');
     assert.equal(again.filled, 1.5);
     assert.equal(again.remaining, 0.5);
     const open = await maker.fetchOpenOrders('ETH/USDT');
-    assert.deepEqual(open.map((o) => o.id).sort(), [ask.id, far.id].sort());
-    const canceled = await maker.cancelOrder(far.id, 'ETH/USDT');
+    assert.deepEqual(open.map((o) => o.id).sort(), [askId, farId].sort());
+    const canceled = await maker.cancelOrder(farId, 'ETH/USDT');
     assert.equal(canceled.status, 'canceled');
-    await assert.rejects(maker.cancelOrder(far.id, 'ETH/USDT'), ccxt.OrderNotFound);
+    await assert.rejects(maker.cancelOrder(farId, 'ETH/USDT'), ccxt.OrderNotFound);
 
     const trades = await taker.fetchMyTrades('ETH/USDT');
     assert.equal(trades.length, 1);
