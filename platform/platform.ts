@@ -80,6 +80,8 @@ export interface PlatformOverrides {
 /** What the gateway serves: HTTP routes, then WebSocket routes attached to the running server. */
 export interface GatewayWiring {
   readonly routes: readonly Route[];
+  /** Resolves once the wiring can answer (the order view seeded); the gateway starts after it. */
+  readonly ready?: Promise<void>;
   attach?(gateway: Gateway): void;
   close?(): void;
 }
@@ -332,6 +334,8 @@ export async function startPlatform(
               marketsFile: marketsFile as MarketsFile,
             }),
           );
+    // A gateway answers only once its order view is seeded (a restart, one more gateway).
+    await wiring.ready;
     if (roles.has('gateway') || admin.length > 0) {
       gateway = await startGateway({
         port: roles.has('gateway') ? config.port : config.healthPort,

@@ -10,6 +10,7 @@ import {
   userOrders,
   userTrades,
 } from '../accounts/history/history.queries.ts';
+import { committedSeq, openOrdersAtSeq } from '../accounts/history/open-orders.query.ts';
 import { postgresTradeStore } from '../accounts/trade-store/postgres.adapter.ts';
 import { accountManagementRoutes } from '../gateway/api/account-management.routes.ts';
 import { capitalRoutes } from '../gateway/api/capital.routes.ts';
@@ -25,6 +26,7 @@ import type { FeeRates } from '../gateway/ports.ts';
 import type { Gateway } from '../gateway/server.ts';
 import { ListenKeys, listenKeyRoutes } from '../gateway/user-data/listen-keys.ts';
 import { UserDataHub } from '../gateway/user-data/user-data-hub.ts';
+import { startSeededFeed } from '../gateway/user-data/view-seed.ts';
 import { registerWsApi } from '../gateway/user-data/ws-api.ts';
 import type { GatewayWiring, PlatformParts } from './platform.ts';
 
@@ -67,7 +69,8 @@ export function feeRates(parts: PlatformParts, defaults: { makerPpm: number; tak
  * endpoints, listen keys, and on the running server the WebSocket API (/ws-api/v3), the market
  * data streams (/ws/<stream>, /stream, fed from the bus) and listen-key streams
  * (/ws/<listenKey>) behind one /ws/* dispatcher. The user data hub is the one feeder of the
- * shared order view. REST market data asks the builder where the core runs (in process or
+ * shared order view, seeded with the open orders of the accounts database before the gateway
+ * answers (`ready`). REST market data asks the builder where the core runs (in process or
  * over the link).
  */
 export function gatewayRoutes(parts: PlatformParts): GatewayWiring {
@@ -80,7 +83,6 @@ export function gatewayRoutes(parts: PlatformParts): GatewayWiring {
     clock,
     logger: parts.logger.child({ part: 'user-data' }),
   });
-  const unsubscribe = parts.client.onEvents(hub.listener);
   const listenKeys = new ListenKeys(clock);
   listenKeys.start();
   const history = orderHistory({
@@ -116,8 +118,18 @@ export function gatewayRoutes(parts: PlatformParts): GatewayWiring {
       balances: parts.client,
     }),
   ];
+  // Last: nothing after it can throw and leave the stream subscribed.
+  const feed = startSeededFeed({
+    hub,
+    view,
+    subscribe: (listener) => parts.client.onEvents(listener),
+    streamSeq: () => parts.client.streamSeq,
+    store: { committedSeq: () => committedSeq(parts.db.db), openOrders: () => openOrdersAtSeq(parts.db.db) },
+    logger: parts.logger.child({ part: 'user-data' }),
+  });
   return {
     routes,
+    ready: feed.ready.then(() => undefined),
     attach(gateway: Gateway) {
       registerWsApi(gateway.app, {
         markets: parts.markets,
@@ -138,7 +150,7 @@ export function gatewayRoutes(parts: PlatformParts): GatewayWiring {
     },
     close() {
       streams.close();
-      unsubscribe();
+      feed.close();
       listenKeys.stop();
     },
   };

@@ -13,6 +13,11 @@
  * only copies into the socket's buffer; a slow socket is closed by its own backpressure
  * limit, never waited for).
  *
+ * Seeding (view-seed.ts): a gateway that starts while orders rest subscribes with the hub on
+ * `hold`, so commands are decoded and kept, not applied, while the view is seeded from the
+ * history store as of some seq; `release(seq)` then applies the kept commands after it and
+ * drops those at or before it (and any that still arrive), which the seed already reflects.
+ *
  * Balances in outboundAccountPosition. The engine's events say which users and assets a
  * command touched (TradeSettled, FundsEvents, holds on accept and release), but not the
  * balances after it, except funds events. Rebuilding risk's holds here would duplicate the
@@ -153,6 +158,10 @@ export class UserDataHub {
   /** Events of a command whose last event has not arrived yet (a batch never splits one in practice). */
   private partial: EngineEvent[] = [];
   private seq = 0;
+  /** Whole commands kept, not applied, while the view is being seeded (null: apply as they come). */
+  private held: EngineEvent[][] | null = null;
+  /** The seq the view was seeded at: commands at or before it are skipped without a warning. */
+  private seededSeq = 0;
 
   constructor(options: UserDataHubOptions) {
     this.markets = options.markets;
@@ -167,6 +176,31 @@ export class UserDataHub {
   /** The seq of the last command processed (0 before any). */
   get lastSeq(): number {
     return this.seq;
+  }
+
+  /** The seq of the first command kept since `hold` (undefined: none, or not holding). */
+  get firstHeldSeq(): number | undefined {
+    return this.held?.[0]?.[0]?.seq;
+  }
+
+  /** From now on keeps every command (decoded) instead of applying it, until `release`. */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /**
+   * Ends `hold`: the view reflects every command up to `seededSeq` (the seed), so the kept
+   * commands after it are applied in order, those at or before it are dropped, and so will be
+   * any at or before it that still arrive.
+   */
+  release(seededSeq: number): void {
+    const held = this.held ?? [];
+    this.held = null;
+    this.seededSeq = Math.max(this.seededSeq, seededSeq);
+    this.seq = Math.max(this.seq, seededSeq);
+    const touched = new Set<UserStream>();
+    for (const events of held) this.command(events, touched);
+    for (const s of touched) this.pump(s);
   }
 
   /** How many subscriptions are active (all users, or one). */
@@ -196,7 +230,8 @@ export class UserDataHub {
       if (!isLastEvent(views, i)) continue;
       const events = this.partial;
       this.partial = [];
-      this.command(events, touched);
+      if (this.held !== null) this.held.push(events);
+      else this.command(events, touched);
     }
     for (const s of touched) this.pump(s);
   };
@@ -234,7 +269,9 @@ export class UserDataHub {
     const seq = events[0]!.seq;
     if (seq <= this.seq) {
       // A link that resumed may repeat commands already seen; the view must not see them twice.
-      this.logger?.warn({ seq, lastSeq: this.seq }, 'user data: a command seen before was skipped');
+      // Those the seed already reflects (the history store ran ahead of this stream) are expected.
+      if (seq > this.seededSeq)
+        this.logger?.warn({ seq, lastSeq: this.seq }, 'user data: a command seen before was skipped');
       return;
     }
     if (this.seq > 0 && seq !== this.seq + 1)

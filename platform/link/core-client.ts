@@ -50,6 +50,13 @@ export interface CoreClient {
    * no effect, so it is always safe to ask again.
    */
   queryMarketData(q: MarketDataQuery): Promise<MdResult<unknown>>;
+  /**
+   * Where the event stream stands for a listener subscribed now: it is given the events of
+   * every command after this seq (in process the last seq stamped, which may be ahead of the
+   * last released; over the link the last seq delivered). A gateway seeds what it builds
+   * from the stream (the order view) up to at least here.
+   */
+  readonly streamSeq: number;
   /** True while the core can be reached. */
   readonly connected: boolean;
   /** Calls `cb` on every change of `connected`. Returns the unsubscribe. */
@@ -104,8 +111,9 @@ export class CoreLinkError extends Error {
   }
 }
 
-/** The part of Core a local client uses. */
-export type LocalCore = Pick<Core, 'markets' | 'submit' | 'onEvents' | 'balancesOf'>;
+/** The part of Core a local client uses (a stand-in without `lastSeq` stands at seq 0). */
+export type LocalCore = Pick<Core, 'markets' | 'submit' | 'onEvents' | 'balancesOf'> &
+  Partial<Pick<Core, 'lastSeq'>>;
 
 /** What else an in-process client serves. */
 export interface LocalCoreClientOptions {
@@ -131,6 +139,9 @@ export function localCoreClient(core: LocalCore, options: LocalCoreClientOptions
   const unsubscribes = new Set<() => void>();
   return {
     markets: core.markets,
+    get streamSeq() {
+      return core.lastSeq ?? 0;
+    },
     get connected() {
       return open;
     },

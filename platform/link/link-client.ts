@@ -218,6 +218,10 @@ class LinkClient implements LinkCoreClient {
     return this.doneSeq;
   }
 
+  get streamSeq(): number {
+    return Math.max(0, this.doneSeq);
+  }
+
   submit(input: CommandInput): Promise<EngineEvent[]> {
     const socket = this.ready();
     if (socket instanceof CoreLinkError) return Promise.reject(socket);

@@ -2,7 +2,9 @@
  * Roles split across processes, as production runs them: one core (with the persister) and two
  * stateless gateways that reach it over the binary link. Here the three run in one test process
  * and share one accounts database; everything between them crosses real sockets. Orders placed
- * through either gateway meet in the one book, and each gateway's clients see the result.
+ * through either gateway meet in the one book, and each gateway's clients see the result; a
+ * third gateway started later knows the orders that rested before it (its view is seeded from
+ * the accounts database) and follows them.
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -63,21 +65,23 @@ describe('roles split: one core, two gateways over the link', function () {
     assert.equal(res.status, 200);
     return (await res.json()) as { userId: number; apiKey: string; secretKey: string };
   };
-  const signed = async (
+  const signed = async <T = Record<string, unknown>>(
     gw: Platform,
     who: { apiKey: string; secretKey: string },
     method: string,
     route: string,
     params: Record<string, string>,
-  ) => {
+  ): Promise<{ status: number; body: T }> => {
     const query = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();
     const signature = createHmac('sha256', who.secretKey).update(query).digest('hex');
     const res = await fetch(`http://127.0.0.1:${gw.gateway!.port}${route}?${query}&signature=${signature}`, {
       method,
       headers: { 'X-MBX-APIKEY': who.apiKey },
     });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    return { status: res.status, body: (await res.json()) as T };
   };
+  let seller: { userId: number; apiKey: string; secretKey: string };
+  let buyer: { userId: number; apiKey: string; secretKey: string };
 
   it("serves the core's admin API and health on the core, and the public API on both gateways", async () => {
     const health = await fetch(`http://127.0.0.1:${core.gateway!.port}/healthz`);
@@ -90,12 +94,12 @@ describe('roles split: one core, two gateways over the link', function () {
   });
 
   it('matches orders placed through different gateways in one book', async () => {
-    const seller = await admin('/admin/v1/users', {
+    seller = await admin('/admin/v1/users', {
       email: 'seller@example.com',
       deposits: [{ asset: 'ETH', amount: '10' }],
       kycTier: 1,
     });
-    const buyer = await admin('/admin/v1/users', {
+    buyer = await admin('/admin/v1/users', {
       email: 'buyer@example.com',
       deposits: [{ asset: 'USDT', amount: '50000' }],
       kycTier: 1,
@@ -142,5 +146,85 @@ describe('roles split: one core, two gateways over the link', function () {
       { asset: 'ETH', free: '8.00000000', locked: '0.50000000' },
       { asset: 'USDT', free: '4495.50000000', locked: '0.00000000' },
     ]);
+  });
+
+  it('seeds a gateway started after orders rest, which then follows their fills', async () => {
+    const another = await signed(gateways[0]!, seller, 'POST', '/api/v3/order', {
+      symbol: 'ETHUSDT',
+      side: 'SELL',
+      type: 'LIMIT_MAKER',
+      quantity: '1',
+      price: '3200',
+      newClientOrderId: 'rests-before-g3',
+    });
+    assert.equal(another.status, 200, JSON.stringify(another.body));
+    const third = await startPlatform(
+      loadConfig({ ...env, CROSSBOOK_CORE_ADDRESSES: `127.0.0.1:${core.link!.port}` }, [
+        '--roles',
+        'gateway',
+      ]),
+      overrides(),
+    );
+    gateways.push(third);
+    type Order = Record<string, unknown>;
+    const summary = (orders: Order[]) => orders.map((o) => [o.price, o.type, o.status, o.executedQty]);
+    const open = async () => {
+      const r = await signed<Order[]>(third, seller, 'GET', '/api/v3/openOrders', { symbol: 'ETHUSDT' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body;
+    };
+    // Answers as soon as it serves: it did not start before its view was seeded.
+    const seeded = await open();
+    assert.deepEqual(summary(seeded), [
+      ['3000.00000000', 'LIMIT', 'PARTIALLY_FILLED', '1.50000000'],
+      ['3200.00000000', 'LIMIT_MAKER', 'NEW', '0.00000000'],
+    ]);
+    const first = seeded[0]!;
+    const order = async () =>
+      (
+        await signed(third, seller, 'GET', '/api/v3/order', {
+          symbol: 'ETHUSDT',
+          orderId: String(first.orderId),
+        })
+      ).body;
+    assert.deepEqual(await order(), first);
+
+    // A fill after the third gateway started, through another gateway: the third one's view follows.
+    const fill = await signed(gateways[1]!, buyer, 'POST', '/api/v3/order', {
+      symbol: 'ETHUSDT',
+      side: 'BUY',
+      type: 'LIMIT',
+      timeInForce: 'IOC',
+      quantity: '0.25',
+      price: '3000',
+    });
+    assert.equal(fill.body.status, 'FILLED', JSON.stringify(fill.body));
+    let after: Order[] = [];
+    for (let i = 0; i < 100; i++) {
+      after = await open();
+      if (after[0]?.executedQty === '1.75000000') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(summary(after), [
+      ['3000.00000000', 'LIMIT', 'PARTIALLY_FILLED', '1.75000000'],
+      ['3200.00000000', 'LIMIT_MAKER', 'NEW', '0.00000000'],
+    ]);
+    assert.equal(after[0]!.cummulativeQuoteQty, '5250.00000000');
+    assert.deepEqual(await order(), after[0]);
+
+    // The rest of it: the order ends, and the third gateway's view closes it.
+    const last = await signed(gateways[1]!, buyer, 'POST', '/api/v3/order', {
+      symbol: 'ETHUSDT',
+      side: 'BUY',
+      type: 'LIMIT',
+      timeInForce: 'IOC',
+      quantity: '0.25',
+      price: '3000',
+    });
+    assert.equal(last.body.status, 'FILLED', JSON.stringify(last.body));
+    for (let i = 0; i < 100 && (await open()).length !== 1; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(summary(await open()), [['3200.00000000', 'LIMIT_MAKER', 'NEW', '0.00000000']]);
+    const filled = await order();
+    assert.deepEqual([filled.status, filled.executedQty], ['FILLED', '2.00000000']);
   });
 });
