@@ -6,6 +6,23 @@
  * request pipeline (./http/pipeline.ts); the reply is written inside `res.cork`, and only if
  * the client has not gone away.
  *
+ * Keep-alive framing: every request the handler sees gets exactly one reply that the client can
+ * frame, or the connection closes; never silence (test/gateway/http-keepalive.test.ts).
+ * - HEAD is answered with the status and headers only: a body after a HEAD reply would be read
+ *   as the start of the next response.
+ * - A Content-Length that is not one number is 400 and closes (uWS and we could disagree on
+ *   where the body ends); a body over the limit is 413 and closes.
+ * - A body that has not arrived `bodyTimeoutMs` after its headers is 408 and closes: uWS hands
+ *   over a chunked body it cannot parse (a chunk extension) as data that never ends.
+ * - A reply that cannot be written (a handler's bug: a status out of range, a header value that
+ *   is no string or holds a line break) becomes 500 -1000; should writing still fail, the
+ *   connection is closed rather than left waiting.
+ * - A GET on a WebSocket route without `Upgrade: websocket` is an ordinary request (uWS would
+ *   switch protocols on a stray Sec-WebSocket-Key alone).
+ * What uWS (v20.30) refuses itself never reaches this code: a method it does not know closes the
+ * connection at once; a request with more than 48 header lines, an HTTP/1.0 request, a request
+ * line or header it cannot parse get no answer (uWS waits for more bytes until its idle timeout).
+ *
  * `close()` stops accepting connections, waits for the requests in flight (answering them with
  * `Connection: close`), then closes the connections that remain (idle keep-alives).
  */
@@ -16,12 +33,12 @@ import { pino } from 'pino';
 import type { Markets } from '../engine/index.ts';
 import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimitSettings } from './auth/rate-limit.ts';
 import { systemClock } from './auth/timing.ts';
-import { Errors } from './binance/errors.ts';
+import { BinanceCode, type BinanceError, Errors } from './binance/errors.ts';
 import type { GatewayResponse, Route } from './http/http-types.ts';
 import { errorResponse, type RawRequest, RequestPipeline } from './http/pipeline.ts';
 import { publicRoutes } from './http/public.routes.ts';
 import { Router } from './http/router.ts';
-import { DEFAULT_BODY_LIMIT_BYTES } from './http/settings.ts';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_BODY_TIMEOUT_MS } from './http/settings.ts';
 import type { ApiKeyLookup, Clock } from './ports.ts';
 
 /** How to start a gateway. */
@@ -40,6 +57,8 @@ export interface GatewayOptions {
   readonly rateLimits?: RateLimitSettings;
   /** Largest request body accepted; larger is 413 (default 64 KiB). */
   readonly bodyLimitBytes?: number;
+  /** Time a body may take to arrive after the headers; longer is 408 (default 5 s). */
+  readonly bodyTimeoutMs?: number;
   /** Routes beyond the general ones (orders, account, ...), wired by the platform. */
   readonly routes?: readonly Route[];
   /** Default: a pino logger named "gateway" at info. */
@@ -63,11 +82,73 @@ function statusLine(status: number): string {
   return `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
 }
 
+/** 400: a Content-Length that is not one number (repeated, signed, not digits). */
+const BAD_CONTENT_LENGTH: BinanceError = {
+  status: 400,
+  code: BinanceCode.ILLEGAL_CHARS,
+  msg: 'Malformed Content-Length header.',
+};
+
+/** 408: the body did not arrive in time (or could not be framed); the request was not processed. */
+const BODY_TIMEOUT: BinanceError = {
+  status: 408,
+  code: BinanceCode.TIMEOUT,
+  msg: 'Timeout waiting for the request body; the request was not processed.',
+};
+
+const LINE_BREAK = /[\r\n]/;
+
+/** Whether uWS can write `r` as it is (a handler could return anything). */
+function writable(r: GatewayResponse): boolean {
+  if (!Number.isInteger(r.status) || r.status < 200 || r.status > 599 || typeof r.body !== 'string')
+    return false;
+  for (const [name, value] of Object.entries(r.headers ?? {}))
+    if (typeof value !== 'string' || LINE_BREAK.test(value) || LINE_BREAK.test(name)) return false;
+  return true;
+}
+
+/** True for a WebSocket handshake: `Upgrade: websocket` (any case, possibly among other tokens). */
+function isHandshake(req: uWS.HttpRequest): boolean {
+  return /(^|,)\s*websocket\s*(,|$)/i.test(req.getHeader('upgrade'));
+}
+
+/**
+ * Makes every WebSocket route of `app` check the handshake first: uWS upgrades any GET on the
+ * route that carries a 24-character Sec-WebSocket-Key, even without `Upgrade: websocket`. Such a
+ * request is yielded to the HTTP handler instead (an ordinary 404/405 reply on a kept-alive
+ * connection, not a 101).
+ */
+function handshakeOnly(app: uWS.TemplatedApp): uWS.TemplatedApp {
+  const register = app.ws.bind(app);
+  const ws = <UserData>(pattern: uWS.RecognizedString, behavior: uWS.WebSocketBehavior<UserData>) =>
+    register<UserData>(pattern, {
+      ...behavior,
+      upgrade: (res, req, context) => {
+        if (!isHandshake(req)) {
+          req.setYield(true);
+          return;
+        }
+        if (behavior.upgrade !== undefined) behavior.upgrade(res, req, context);
+        else
+          res.upgrade(
+            {} as UserData,
+            req.getHeader('sec-websocket-key'),
+            req.getHeader('sec-websocket-protocol'),
+            req.getHeader('sec-websocket-extensions'),
+            context,
+          );
+      },
+    });
+  app.ws = ws;
+  return app;
+}
+
 /** Starts a gateway; resolves once it listens (rejects when the port cannot be bound). */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? pino({ name: 'gateway' });
   const clock = options.clock ?? systemClock;
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   const trustedProxyHops =
     options.trustProxy === true ? 1 : options.trustProxy === false ? 0 : (options.trustProxy ?? 0);
   const limiter = new RateLimiter(options.rateLimits ?? DEFAULT_RATE_LIMITS, () =>
@@ -86,7 +167,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
   });
 
-  const app = uWS.App();
+  const app = handshakeOnly(uWS.App());
   let inFlight = 0;
   let closing = false;
   let drained: (() => void) | undefined;
@@ -96,30 +177,54 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (closing && inFlight === 0) drained?.();
   };
 
-  /** Writes a reply unless the client went away; corked so that it leaves in one write. */
+  /**
+   * Writes a reply unless the client went away; corked so that it leaves in one write. A HEAD
+   * reply carries no body (and, not knowing the length a GET would have, no Content-Length).
+   */
   const reply = (
     res: uWS.HttpResponse,
     aborted: { value: boolean },
-    r: GatewayResponse,
+    head: boolean,
+    given: GatewayResponse,
     close: boolean,
   ): void => {
     if (aborted.value) return;
+    let r = given;
+    if (!writable(r)) {
+      logger.error(
+        { status: r.status, headers: r.headers },
+        'a handler returned a reply that cannot be written',
+      );
+      r = errorResponse(Errors.unknown());
+    }
+    const closeAfter = close || closing;
     res.cork(() => {
-      res.writeStatus(statusLine(r.status));
-      if (r.headers !== undefined) for (const [k, v] of Object.entries(r.headers)) res.writeHeader(k, v);
-      res.end(r.body, close || closing);
+      try {
+        res.writeStatus(statusLine(r.status));
+        if (r.headers !== undefined) for (const [k, v] of Object.entries(r.headers)) res.writeHeader(k, v);
+        if (!head) res.end(r.body, closeAfter);
+        // uWS 20.30 closes without writing anything on endWithoutBody(_, true): an empty end instead.
+        else if (closeAfter) res.end('', true);
+        else res.endWithoutBody();
+      } catch (e) {
+        // Whatever went wrong, the client must not be left waiting for a reply that never comes.
+        logger.error({ err: e }, 'writing a reply failed; closing the connection');
+        res.close();
+      }
     });
   };
 
   app.any('/*', (res, req) => {
     // Everything uWS lends us is read here, synchronously, before any await.
     const aborted = { value: false };
-    // `done`: the body is complete (or refused), from then on the pipeline or the 413 path owns
+    // `done`: the body is complete (or refused), from then on the pipeline or the refusal owns
     // the request. A client that goes away mid-body never completes it: count it finished here,
     // or close() would wait for it forever.
     let done = false;
+    let deadline: NodeJS.Timeout | undefined;
     res.onAborted(() => {
       aborted.value = true;
+      clearTimeout(deadline);
       if (!done) {
         done = true;
         finish();
@@ -131,38 +236,47 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       headers[k] = k in headers ? `${headers[k]}, ${value}` : value;
     });
     const method = req.getMethod().toUpperCase();
+    const head = method === 'HEAD';
     const path = req.getUrl();
     const query = req.getQuery() ?? '';
     const peer = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
     inFlight++;
 
-    const declared = headers['content-length'];
-    if (declared !== undefined && !(Number(declared) <= bodyLimit)) {
-      // Refuse before reading; the connection closes since the rest of the body is not read.
+    /** Answers with `error` and closes the connection (the rest of the body is not read). */
+    const refuse = (error: BinanceError): void => {
       done = true;
-      reply(res, aborted, errorResponse(Errors.bodyTooLarge(bodyLimit)), true);
+      clearTimeout(deadline);
+      reply(res, aborted, head, errorResponse(error), true);
       finish();
-      return;
+    };
+
+    const declared = headers['content-length']?.trim();
+    if (declared !== undefined) {
+      // Refused before reading: uWS and we could disagree on where the body ends.
+      if (!/^[0-9]{1,16}$/.test(declared)) return refuse(BAD_CONTENT_LENGTH);
+      if (Number(declared) > bodyLimit) return refuse(Errors.bodyTooLarge(bodyLimit));
+    }
+    if ((declared !== undefined && Number(declared) > 0) || headers['transfer-encoding'] !== undefined) {
+      deadline = setTimeout(() => {
+        if (!done) refuse(BODY_TIMEOUT);
+      }, bodyTimeoutMs);
+      deadline.unref();
     }
     const chunks: Buffer[] = [];
     let size = 0;
     res.onData((chunk, isLast) => {
       if (done) return;
       size += chunk.byteLength;
-      if (size > bodyLimit) {
-        done = true;
-        reply(res, aborted, errorResponse(Errors.bodyTooLarge(bodyLimit)), true);
-        finish();
-        return;
-      }
+      if (size > bodyLimit) return refuse(Errors.bodyTooLarge(bodyLimit));
       // The chunk's memory is reused by uWS after this callback: copy it.
       if (chunk.byteLength > 0) chunks.push(Buffer.copyBytesFrom(new Uint8Array(chunk)));
       if (!isLast) return;
       done = true;
+      clearTimeout(deadline);
       const raw: RawRequest = { method, path, query, headers, body: Buffer.concat(chunks, size), peer };
       pipeline
         .handle(raw)
-        .then((r) => reply(res, aborted, r, false))
+        .then((r) => reply(res, aborted, head, r, false))
         .catch((e: unknown) => logger.error({ err: e }, 'writing a reply failed'))
         .finally(finish);
     });

@@ -19,6 +19,14 @@ export interface GatewaySettings {
 /** The default request body limit: 64 KiB (a signed order is a few hundred bytes). */
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 
+/**
+ * How long a request's body may take to arrive after its headers: 5 s (a 64 KiB body takes
+ * milliseconds). Past it the request is answered 408 and the connection closes, so that a body
+ * the server cannot frame (uWS does not parse chunk extensions, for one) is never met with
+ * silence. Shorter than uWS's own 10 s idle timeout, which would close without a word.
+ */
+export const DEFAULT_BODY_TIMEOUT_MS = 5_000;
+
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
