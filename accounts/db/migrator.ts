@@ -15,6 +15,7 @@ import * as identity from './migrations/2026_11_28_18_00_00_identity.ts';
 import * as kycSealedIdentity from './migrations/2026_11_28_19_00_00_kyc_sealed_identity.ts';
 import * as historyWritePath from './migrations/2026_11_28_20_00_00_history_write_path.ts';
 import * as balancesFillfactor from './migrations/2026_11_28_20_30_00_balances_fillfactor.ts';
+import * as ordersHotFills from './migrations/2026_11_28_21_00_00_orders_hot_fills.ts';
 
 /** Every migration, by name (`YYYY_MM_DD_HH_MM_SS_name`); Kysely runs them in name order. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026_11_28_19_00_00_kyc_sealed_identity': kycSealedIdentity,
   '2026_11_28_20_00_00_history_write_path': historyWritePath,
   '2026_11_28_20_30_00_balances_fillfactor': balancesFillfactor,
+  '2026_11_28_21_00_00_orders_hot_fills': ordersHotFills,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -3,11 +3,18 @@
  * ones updated by increments), trades, ledger entries, balance totals (upserted by
  * increments) and the consumer's last seq. Either all of it commits, with the last seq, or
  * none of it does, so a restart resumes after the last committed seq and writes nothing
- * twice. Every table is written by one statement over `unnest` of column arrays.
+ * twice.
+ *
+ * A batch is encoded first (`encodeBatch`, pure, done while the previous batch is being
+ * written), then written (`writeBatch`). Appends (new orders, trades, ledger entries) go as
+ * `COPY ... FROM STDIN` where the connection takes it (node-postgres), else as one
+ * `insert ... select * from unnest($1::int8[], ...)` per table (PGlite); changes (order fills,
+ * balance increments) are one statement over `unnest` of column arrays either way.
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { BatchRows } from './batch-rows.ts';
+import { CopyRows, copyIn } from './copy-in.ts';
 import { intArray, nullableIntArray, textArray } from './sql-arrays.ts';
 
 /** Thrown when the database disagrees with the persister about what was written. */
@@ -41,79 +48,382 @@ export async function readProgress(
   return { lastSeq: state?.lastSeq ?? 0, lastLedgerId: Number(ledger?.maxId ?? 0) };
 }
 
+/** One table's appended rows: COPY text, or one array literal per column for `unnest`. */
+type Append = { readonly copy: Buffer } | { readonly arrays: readonly string[] };
+
+/** A batch ready to write: its rows, and every statement's payload already built. */
+export interface EncodedBatch {
+  readonly rows: BatchRows;
+  readonly newOrders: Append | null;
+  /** Column arrays of the order changes (null: none). */
+  readonly orderChanges: readonly string[] | null;
+  readonly trades: Append | null;
+  readonly ledger: Append | null;
+  /** Column arrays of the balance increments (null: none). */
+  readonly balances: readonly string[] | null;
+}
+
 /**
- * Writes `rows` in one transaction, after checking that nobody else wrote past
- * `expectedLastSeq`. `whileWriting` runs once the largest statement (the ledger entries) is on
- * its way to the server, while the server works on it: the caller's own work done there (the
- * next batch's fold) overlaps the database's instead of following it.
+ * Builds every statement's payload for `rows`: COPY text when `copy`, else `unnest` arrays.
+ * New orders and ledger entries are sent in the order of their user's index keys (user, then
+ * id), so the B-tree inserts walk the leaves in order instead of jumping between them (about a
+ * fifth less index work); ids, and so everything read back, are unchanged.
+ */
+export function encodeBatch(rows: BatchRows, copy: boolean): EncodedBatch {
+  return {
+    rows,
+    newOrders: rows.newOrders.length === 0 ? null : encodeNewOrders(rows, copy),
+    orderChanges: rows.orderChanges.length === 0 ? null : encodeOrderChanges(rows),
+    trades: rows.trades.length === 0 ? null : encodeTrades(rows, copy),
+    ledger: rows.ledger.id.length === 0 ? null : encodeLedger(rows, copy),
+    balances: rows.balances.length === 0 ? null : encodeBalances(rows),
+  };
+}
+
+/** How one batch is committed. */
+export interface WriteOptions {
+  /**
+   * false: commit with `synchronous_commit = off` (the commit returns before its WAL is on
+   * disk; a crash of the database can lose it, never half of it). The persister uses it for a
+   * batch with more waiting behind it, and keeps progress reported to the core at the last
+   * durable commit (see persister.ts).
+   */
+  readonly durable: boolean;
+  /**
+   * Runs once the largest statement (the ledger entries) is on its way to the server, while
+   * the server works on it: the caller's own work done there (the next batch's fold and
+   * encoding) overlaps the database's instead of following it.
+   */
+  readonly whileWriting?: () => void;
+}
+
+/**
+ * Writes `batch` in one transaction, after checking that nobody else wrote past
+ * `expectedLastSeq`.
  */
 export async function writeBatch(
   db: Kysely<Database>,
   consumer: string,
   expectedLastSeq: number,
-  rows: BatchRows,
-  whileWriting?: () => void,
+  batch: EncodedBatch,
+  options: WriteOptions,
 ): Promise<void> {
+  const rows = batch.rows;
   await db.transaction().execute(async (trx) => {
     // Row lock on the consumer's state: a second persister of the same name waits here and
-    // then finds the seq moved on, instead of writing the same events again.
+    // then finds the seq moved on, instead of writing the same events again. In the same
+    // round trip, settings for this transaction only: the order updates join a batch's
+    // changes to the orders table by primary key, and with hash and merge joins off the
+    // planner cannot pick a scan of the whole table instead (its choice for a few thousand
+    // rows, which would make every batch slower as orders grow); and the commit mode.
     const state = await sql<{ lastSeq: number }>`
-      select last_seq from persister_state where consumer = ${consumer} for update`.execute(trx);
+      select last_seq, set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
+        set_config('synchronous_commit', ${options.durable ? 'on' : 'off'}, true)
+      from persister_state where consumer = ${consumer} for update`.execute(trx);
     const stored = state.rows[0]?.lastSeq ?? 0;
     if (stored !== expectedLastSeq) {
       throw new PersisterStateError(
         `persister ${consumer}: the database says seq ${stored} was written last, this persister ${expectedLastSeq} (is another one running?)`,
       );
     }
-    // The order updates join a batch's changes to the orders table by primary key: with
-    // these off the planner cannot pick a hash join over a scan of the whole table (its
-    // choice for a few thousand rows), which would make every batch slower as orders grow.
-    await sql`select set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`.execute(
-      trx,
-    );
-    await insertOrders(trx, rows);
-    await updateOrders(trx, rows);
-    await insertTrades(trx, rows.trades);
-    const ledger = insertLedger(trx, rows);
-    if (whileWriting !== undefined) {
-      // Handled here so a failure while the callback runs is not an unhandled rejection;
-      // the await below still throws it.
-      ledger.catch(() => {});
-      // One turn of the event loop: the statement is handed to the driver and written out.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      whileWriting();
-    }
-    await ledger;
-    await upsertBalances(trx, rows);
+    if (batch.newOrders !== null) await append(trx, NEW_ORDERS, batch.newOrders);
+    if (batch.orderChanges !== null) await updateOrders(trx, rows, batch.orderChanges);
+    if (batch.trades !== null) await append(trx, TRADES, batch.trades);
+    if (batch.ledger !== null) {
+      const ledger = append(trx, LEDGER, batch.ledger);
+      if (options.whileWriting !== undefined) {
+        // Handled here so a failure while the callback runs is not an unhandled rejection;
+        // the await below still throws it.
+        ledger.catch(() => {});
+        // One turn of the event loop: the statement is handed to the driver and written out.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        options.whileWriting();
+      }
+      await ledger;
+    } else options.whileWriting?.();
+    if (batch.balances !== null) await upsertBalances(trx, batch.balances);
     await sql`
       insert into persister_state (consumer, last_seq) values (${consumer}, ${rows.lastSeq})
       on conflict (consumer) do update set last_seq = excluded.last_seq`.execute(trx);
   });
 }
 
-async function insertOrders(trx: Transaction<Database>, rows: BatchRows): Promise<void> {
-  const o = rows.newOrders;
-  if (o.length === 0) return;
-  const col = <K extends keyof (typeof o)[number]>(k: K) => o.map((r) => r[k]);
-  await sql`
-    insert into orders (order_id, user_id, symbol, side, type, time_in_force, stp_mode, price_ticks,
-      qty_lots, quote_qty_units, client_order_id, status, executed_lots, cum_quote_units, expiry_reason,
-      created_seq, updated_seq, created_micros, updated_micros)
-    select * from unnest(${intArray(col('orderId'))}::int8[], ${intArray(col('userId'))}::int4[],
-      ${textArray(col('symbol'))}::text[], ${textArray(col('side'))}::text[], ${textArray(col('type'))}::text[],
-      ${textArray(col('timeInForce'))}::text[], ${textArray(col('stpMode'))}::text[],
-      ${intArray(col('priceTicks'))}::int8[], ${intArray(col('qtyLots'))}::int8[],
-      ${intArray(col('quoteQtyUnits'))}::int8[], ${textArray(col('clientOrderId'))}::text[],
-      ${textArray(col('status'))}::text[], ${intArray(col('executedLots'))}::int8[],
-      ${intArray(col('cumQuoteUnits'))}::int8[], ${textArray(col('expiryReason'))}::text[],
-      ${intArray(col('createdSeq'))}::int8[], ${intArray(col('updatedSeq'))}::int8[],
-      ${intArray(col('createdMicros'))}::int8[], ${intArray(col('updatedMicros'))}::int8[])`.execute(trx);
+/** An append-only table: its name, its columns in payload order, and each column's array type. */
+interface AppendTarget {
+  readonly table: string;
+  readonly columns: readonly (readonly [name: string, type: string])[];
 }
 
-async function updateOrders(trx: Transaction<Database>, rows: BatchRows): Promise<void> {
-  const c = rows.orderChanges;
-  if (c.length === 0) return;
+const NEW_ORDERS: AppendTarget = {
+  table: 'orders',
+  columns: [
+    ['order_id', 'int8'],
+    ['user_id', 'int4'],
+    ['symbol', 'text'],
+    ['side', 'text'],
+    ['type', 'text'],
+    ['time_in_force', 'text'],
+    ['stp_mode', 'text'],
+    ['price_ticks', 'int8'],
+    ['qty_lots', 'int8'],
+    ['quote_qty_units', 'int8'],
+    ['client_order_id', 'text'],
+    ['status', 'text'],
+    ['executed_lots', 'int8'],
+    ['cum_quote_units', 'int8'],
+    ['expiry_reason', 'text'],
+    ['created_seq', 'int8'],
+    ['updated_seq', 'int8'],
+    ['created_micros', 'int8'],
+    ['updated_micros', 'int8'],
+  ],
+};
+
+const TRADES: AppendTarget = {
+  table: 'trades',
+  columns: [
+    ['symbol', 'text'],
+    ['trade_id', 'int8'],
+    ['price_ticks', 'int8'],
+    ['qty_lots', 'int8'],
+    ['quote_units', 'int8'],
+    ['buyer_user_id', 'int4'],
+    ['seller_user_id', 'int4'],
+    ['buyer_order_id', 'int8'],
+    ['seller_order_id', 'int8'],
+    ['taker_side', 'text'],
+    ['buyer_fee_units', 'int8'],
+    ['seller_fee_units', 'int8'],
+    ['seq', 'int8'],
+    ['ts_micros', 'int8'],
+  ],
+};
+
+const LEDGER: AppendTarget = {
+  table: 'ledger_entries',
+  columns: [
+    ['id', 'int8'],
+    ['seq', 'int8'],
+    ['account_id', 'int4'],
+    ['asset', 'text'],
+    ['amount_units', 'int8'],
+    ['kind', 'text'],
+    ['ref', 'text'],
+    ['ts_micros', 'int8'],
+  ],
+};
+
+/** The COPY target of each table (`orders (order_id, ...)`), built once. */
+const COPY_TARGET = new Map<AppendTarget, string>(
+  [NEW_ORDERS, TRADES, LEDGER].map((t) => [t, `${t.table} (${t.columns.map(([c]) => c).join(', ')})`]),
+);
+
+/**
+ * Plain inserts (no ON CONFLICT): keyed by seq, a batch never repeats a row, and if one ever
+ * did, failing the batch is right (crash-only) where skipping would hide the bug.
+ */
+async function append(trx: Transaction<Database>, target: AppendTarget, payload: Append): Promise<void> {
+  if ('copy' in payload) {
+    await copyIn(trx, COPY_TARGET.get(target)!, payload.copy);
+    return;
+  }
+  const args = sql.join(payload.arrays.map((a, i) => sql`${a}::${sql.raw(target.columns[i]![1])}[]`));
+  await sql`insert into ${sql.raw(COPY_TARGET.get(target)!)} select * from unnest(${args})`.execute(trx);
+}
+
+/** Room for a row index below the key in `orderBy`'s packed numbers. */
+const INDEX_BITS = 2 ** 21;
+
+/**
+ * Indexes 0..n-1 ordered by `key` (a non-negative 31-bit integer after +1), ties by index: the
+ * order rows are sent in. Key and index are packed into one number so that the sort is the
+ * engine's native numeric one, not a call into JavaScript per comparison.
+ */
+function orderBy(n: number, key: (i: number) => number): ArrayLike<number> {
+  if (n >= INDEX_BITS) {
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    return order.sort((a, b) => key(a) - key(b) || a - b);
+  }
+  const packed = new Float64Array(n);
+  for (let i = 0; i < n; i++) packed[i] = (key(i) + 1) * INDEX_BITS + i;
+  packed.sort();
+  const order = new Int32Array(n);
+  for (let j = 0; j < n; j++) order[j] = packed[j]! % INDEX_BITS;
+  return order;
+}
+
+function encodeNewOrders(rows: BatchRows, copy: boolean): Append {
+  const o = rows.newOrders;
+  const order = orderBy(o.length, (i) => o[i]!.userId);
+  if (copy) {
+    const w = new CopyRows(o.length * 160);
+    for (let j = 0; j < o.length; j++) {
+      const r = o[order[j]!]!;
+      w.int(r.orderId);
+      w.int(r.userId);
+      w.text(r.symbol);
+      w.text(r.side);
+      w.text(r.type);
+      w.text(r.timeInForce);
+      w.text(r.stpMode);
+      w.int(r.priceTicks);
+      w.int(r.qtyLots);
+      w.int(r.quoteQtyUnits);
+      w.text(r.clientOrderId);
+      w.text(r.status);
+      w.int(r.executedLots);
+      w.int(r.cumQuoteUnits);
+      w.text(r.expiryReason);
+      w.int(r.createdSeq);
+      w.int(r.updatedSeq);
+      w.int(r.createdMicros);
+      w.int(r.updatedMicros);
+      w.endRow();
+    }
+    return { copy: w.bytes() };
+  }
+  const sorted = Array.from(order, (i) => o[i]!);
+  const col = <K extends keyof (typeof o)[number]>(k: K) => sorted.map((r) => r[k]);
+  return {
+    arrays: [
+      intArray(col('orderId')),
+      intArray(col('userId')),
+      textArray(col('symbol')),
+      textArray(col('side')),
+      textArray(col('type')),
+      textArray(col('timeInForce')),
+      textArray(col('stpMode')),
+      intArray(col('priceTicks')),
+      intArray(col('qtyLots')),
+      intArray(col('quoteQtyUnits')),
+      textArray(col('clientOrderId')),
+      textArray(col('status')),
+      intArray(col('executedLots')),
+      intArray(col('cumQuoteUnits')),
+      textArray(col('expiryReason')),
+      intArray(col('createdSeq')),
+      intArray(col('updatedSeq')),
+      intArray(col('createdMicros')),
+      intArray(col('updatedMicros')),
+    ],
+  };
+}
+
+function encodeTrades(rows: BatchRows, copy: boolean): Append {
+  const trades = rows.trades;
+  if (copy) {
+    const w = new CopyRows(trades.length * 140);
+    for (const t of trades) {
+      w.text(t.symbol);
+      w.int(t.tradeId);
+      w.int(t.priceTicks);
+      w.int(t.qtyLots);
+      w.int(t.quoteUnits);
+      w.int(t.buyerUserId);
+      w.int(t.sellerUserId);
+      w.int(t.buyerOrderId);
+      w.int(t.sellerOrderId);
+      w.text(t.takerSide);
+      w.int(t.buyerFeeUnits);
+      w.int(t.sellerFeeUnits);
+      w.int(t.seq);
+      w.int(t.tsMicros);
+      w.endRow();
+    }
+    return { copy: w.bytes() };
+  }
+  const col = <K extends keyof (typeof trades)[number]>(k: K) => trades.map((t) => t[k]);
+  return {
+    arrays: [
+      textArray(col('symbol')),
+      intArray(col('tradeId')),
+      intArray(col('priceTicks')),
+      intArray(col('qtyLots')),
+      intArray(col('quoteUnits')),
+      intArray(col('buyerUserId')),
+      intArray(col('sellerUserId')),
+      intArray(col('buyerOrderId')),
+      intArray(col('sellerOrderId')),
+      textArray(col('takerSide')),
+      intArray(col('buyerFeeUnits')),
+      intArray(col('sellerFeeUnits')),
+      intArray(col('seq')),
+      intArray(col('tsMicros')),
+    ],
+  };
+}
+
+function encodeLedger(rows: BatchRows, copy: boolean): Append {
+  const l = rows.ledger;
+  const n = l.id.length;
+  const order = orderBy(n, (i) => l.accountId[i]!);
+  if (copy) {
+    const w = new CopyRows(n * 100);
+    for (let j = 0; j < n; j++) {
+      const i = order[j]!;
+      w.int(l.id[i]!);
+      w.int(l.seq[i]!);
+      w.int(l.accountId[i]!);
+      w.text(l.asset[i]!);
+      w.int(l.amountUnits[i]!);
+      w.text(l.kind[i]!);
+      w.text(l.ref[i]!);
+      w.int(l.tsMicros[i]!);
+      w.endRow();
+    }
+    return { copy: w.bytes() };
+  }
+  const pick = <T>(column: readonly T[]): T[] => Array.from(order, (i) => column[i]!);
+  return {
+    arrays: [
+      intArray(pick(l.id)),
+      intArray(pick(l.seq)),
+      intArray(pick(l.accountId)),
+      textArray(pick(l.asset)),
+      intArray(pick(l.amountUnits)),
+      textArray(pick(l.kind)),
+      textArray(pick(l.ref)),
+      intArray(pick(l.tsMicros)),
+    ],
+  };
+}
+
+/** In order id order: the join probes the primary key (and the heap) in order. */
+function encodeOrderChanges(rows: BatchRows): string[] {
+  const changes = rows.orderChanges;
+  const order = orderBy(changes.length, (i) => changes[i]!.orderId);
+  const c = Array.from(order, (i) => changes[i]!);
   const col = <K extends keyof (typeof c)[number]>(k: K) => c.map((r) => r[k]);
+  return [
+    intArray(col('orderId')),
+    intArray(col('executedLots')),
+    intArray(col('cumQuoteUnits')),
+    textArray(col('status')),
+    nullableIntArray(col('priceTicks')),
+    nullableIntArray(col('qtyLots')),
+    textArray(col('clientOrderId')),
+    textArray(col('expiryReason')),
+    intArray(col('updatedSeq')),
+    intArray(col('updatedMicros')),
+  ];
+}
+
+function encodeBalances(rows: BatchRows): string[] {
+  const b = rows.balances;
+  return [
+    intArray(b.map((x) => x.accountId)),
+    textArray(b.map((x) => x.asset)),
+    intArray(b.map((x) => x.deltaUnits)),
+    intArray(b.map((x) => x.updatedSeq)),
+  ];
+}
+
+async function updateOrders(
+  trx: Transaction<Database>,
+  rows: BatchRows,
+  a: readonly string[],
+): Promise<void> {
   const result = await sql`
     update orders as o set
       executed_lots = o.executed_lots + u.executed_lots,
@@ -126,62 +436,25 @@ async function updateOrders(trx: Transaction<Database>, rows: BatchRows): Promis
       expiry_reason = coalesce(u.expiry_reason, o.expiry_reason),
       updated_seq = u.updated_seq,
       updated_micros = u.updated_micros
-    from unnest(${intArray(col('orderId'))}::int8[], ${intArray(col('executedLots'))}::int8[],
-      ${intArray(col('cumQuoteUnits'))}::int8[], ${textArray(col('status'))}::text[],
-      ${nullableIntArray(col('priceTicks'))}::int8[], ${nullableIntArray(col('qtyLots'))}::int8[],
-      ${textArray(col('clientOrderId'))}::text[], ${textArray(col('expiryReason'))}::text[],
-      ${intArray(col('updatedSeq'))}::int8[], ${intArray(col('updatedMicros'))}::int8[])
+    from unnest(${a[0]}::int8[], ${a[1]}::int8[], ${a[2]}::int8[], ${a[3]}::text[], ${a[4]}::int8[],
+      ${a[5]}::int8[], ${a[6]}::text[], ${a[7]}::text[], ${a[8]}::int8[], ${a[9]}::int8[])
       as u(order_id, executed_lots, cum_quote_units, status, price_ticks, qty_lots, client_order_id,
         expiry_reason, updated_seq, updated_micros)
     where o.order_id = u.order_id`.execute(trx);
   const updated = Number(result.numAffectedRows ?? 0n);
-  if (updated !== c.length) {
+  const expected = rows.orderChanges.length;
+  if (updated !== expected) {
     // An event about an order the database never saw: the history has a hole before this batch.
     throw new PersisterStateError(
-      `seq ${rows.firstSeq}..${rows.lastSeq}: ${c.length - updated} of ${c.length} orders changed by the batch are not in the database`,
+      `seq ${rows.firstSeq}..${rows.lastSeq}: ${expected - updated} of ${expected} orders changed by the batch are not in the database`,
     );
   }
 }
 
-/**
- * Plain inserts (no ON CONFLICT): keyed by seq, a batch never repeats a trade, and if one
- * ever did, failing the batch is right (crash-only) where skipping would hide the bug.
- */
-async function insertTrades(trx: Transaction<Database>, trades: BatchRows['trades']): Promise<void> {
-  if (trades.length === 0) return;
-  const col = <K extends keyof (typeof trades)[number]>(k: K) => trades.map((t) => t[k]);
-  await sql`
-    insert into trades (symbol, trade_id, price_ticks, qty_lots, quote_units, buyer_user_id,
-      seller_user_id, buyer_order_id, seller_order_id, taker_side, buyer_fee_units, seller_fee_units,
-      seq, ts_micros)
-    select * from unnest(${textArray(col('symbol'))}::text[], ${intArray(col('tradeId'))}::int8[],
-      ${intArray(col('priceTicks'))}::int8[], ${intArray(col('qtyLots'))}::int8[],
-      ${intArray(col('quoteUnits'))}::int8[], ${intArray(col('buyerUserId'))}::int4[],
-      ${intArray(col('sellerUserId'))}::int4[], ${intArray(col('buyerOrderId'))}::int8[],
-      ${intArray(col('sellerOrderId'))}::int8[], ${textArray(col('takerSide'))}::text[],
-      ${intArray(col('buyerFeeUnits'))}::int8[], ${intArray(col('sellerFeeUnits'))}::int8[],
-      ${intArray(col('seq'))}::int8[], ${intArray(col('tsMicros'))}::int8[])`.execute(trx);
-}
-
-async function insertLedger(trx: Transaction<Database>, rows: BatchRows): Promise<void> {
-  const l = rows.ledger;
-  if (l.id.length === 0) return;
-  await sql`
-    insert into ledger_entries (id, seq, account_id, asset, amount_units, kind, ref, ts_micros)
-    select * from unnest(${intArray(l.id)}::int8[], ${intArray(l.seq)}::int8[],
-      ${intArray(l.accountId)}::int4[], ${textArray(l.asset)}::text[], ${intArray(l.amountUnits)}::int8[],
-      ${textArray(l.kind)}::text[], ${textArray(l.ref)}::text[], ${intArray(l.tsMicros)}::int8[])`.execute(
-    trx,
-  );
-}
-
-async function upsertBalances(trx: Transaction<Database>, rows: BatchRows): Promise<void> {
-  const b = rows.balances;
-  if (b.length === 0) return;
+async function upsertBalances(trx: Transaction<Database>, a: readonly string[]): Promise<void> {
   await sql`
     insert into balances (account_id, asset, total_units, updated_seq)
-    select * from unnest(${intArray(b.map((x) => x.accountId))}::int4[], ${textArray(b.map((x) => x.asset))}::text[],
-      ${intArray(b.map((x) => x.deltaUnits))}::int8[], ${intArray(b.map((x) => x.updatedSeq))}::int8[])
+    select * from unnest(${a[0]}::int4[], ${a[1]}::text[], ${a[2]}::int8[], ${a[3]}::int8[])
     on conflict (account_id, asset) do update
       set total_units = balances.total_units + excluded.total_units, updated_seq = excluded.updated_seq`.execute(
     trx,

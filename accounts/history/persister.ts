@@ -25,14 +25,9 @@ import type { Kysely } from 'kysely';
 import { isLastEvent, type Markets, type RecordViews, seqAt } from '../../engine/index.ts';
 import type { Database } from '../db/schema.ts';
 import type { TradeRecord } from '../trade-store/trade-store.port.ts';
-import {
-  type BatchRows,
-  foldBatch,
-  HistoryStreamError,
-  type MarketNames,
-  marketNames,
-} from './batch-rows.ts';
-import { readProgress, writeBatch } from './history-writer.ts';
+import { foldBatch, HistoryStreamError, type MarketNames, marketNames } from './batch-rows.ts';
+import { copySupported } from './copy-in.ts';
+import { type EncodedBatch, encodeBatch, readProgress, writeBatch } from './history-writer.ts';
 import { RecordQueue } from './record-queue.ts';
 
 /** How a persister runs. */
@@ -45,6 +40,13 @@ export interface PersisterOptions {
   readonly onError?: (error: Error) => void;
   /** Called after each committed batch (metrics, a DynamoDB mirror of the trades). */
   readonly onCommit?: (batch: CommittedBatch) => void;
+  /**
+   * At most this long (default 1000 ms) between durable commits while batches follow each
+   * other; the other commits return before their WAL is flushed (see `durableSeq`).
+   */
+  readonly durableEveryMs?: number;
+  /** Appends by COPY where the connection takes it (default true); false: `unnest` arrays always. */
+  readonly copy?: boolean;
 }
 
 /** A batch that has committed. */
@@ -56,12 +58,16 @@ export interface CommittedBatch {
   readonly ledgerEntries: number;
   /** From the start of its write (its fold, unless it was folded during the previous write) to its commit. */
   readonly millis: number;
+  /** Its commit flushed the WAL: this batch and every one before it survive a crash of the database. */
+  readonly durable: boolean;
 }
 
 /** How far behind the engine the persister is. */
 export interface PersisterLag {
   /** The last seq committed to the database. */
   readonly committedSeq: number;
+  /** The last seq whose commit is durable (flushed to the database's disk): `progress` for the core. */
+  readonly durableSeq: number;
   /** The last seq whose command has fully arrived. */
   readonly receivedSeq: number;
   /** Events arrived and not yet committed (including the batch being written). */
@@ -101,7 +107,11 @@ export class Persister {
   private readonly names: MarketNames;
   private readonly consumerName: string;
   private readonly maxBatch: number;
+  private readonly durableEveryMs: number;
   private committed: number;
+  /** The last seq whose commit flushed the WAL (everything up to it survives a database crash). */
+  private durable: number;
+  private lastDurableAt = performance.now();
   private received: number;
   /** Seq of the command whose events are arriving (0 between commands). */
   private open = 0;
@@ -121,6 +131,7 @@ export class Persister {
     markets: Markets,
     private readonly options: PersisterOptions,
     progress: { lastSeq: number; lastLedgerId: number },
+    private readonly copy: boolean,
   ) {
     this.names = marketNames(markets);
     this.consumerName = options.consumer ?? 'history';
@@ -128,7 +139,12 @@ export class Persister {
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) {
       throw new RangeError(`maxBatch must be a positive integer, got ${options.maxBatch}`);
     }
+    this.durableEveryMs = options.durableEveryMs ?? 1000;
+    if (!(this.durableEveryMs >= 0)) {
+      throw new RangeError(`durableEveryMs must be 0 or more, got ${options.durableEveryMs}`);
+    }
     this.committed = progress.lastSeq;
+    this.durable = progress.lastSeq;
     this.received = progress.lastSeq;
     this.nextLedgerId = progress.lastLedgerId + 1;
   }
@@ -140,12 +156,30 @@ export class Persister {
     options: PersisterOptions = {},
   ): Promise<Persister> {
     const progress = await readProgress(db, options.consumer ?? 'history');
-    return new Persister(db, markets, options, progress);
+    const copy = options.copy !== false && (await copySupported(db, 'persister_state'));
+    return new Persister(db, markets, options, progress, copy);
   }
 
   /** The last seq committed to the database (0 for none). */
   lastSeq(): number {
     return this.committed;
+  }
+
+  /**
+   * The last seq whose commit is durable. A batch with more waiting behind it commits without
+   * waiting for its WAL to reach the disk (`synchronous_commit = off`); the last batch before
+   * the persister goes idle, and one at least every `durableEveryMs` under load, waits, which
+   * flushes every commit before it too. A crash of the database loses at most the commits
+   * after this seq (whole batches, never part of one), and the core keeps the journal after
+   * it (`durableConsumer().progress`), so they are written again on restart.
+   */
+  durableSeq(): number {
+    return this.durable;
+  }
+
+  /** Whether appends go by COPY (a PostgreSQL server through node-postgres) or by `unnest` arrays. */
+  get usesCopy(): boolean {
+    return this.copy;
   }
 
   /** Why the persister stopped, if it did. */
@@ -199,7 +233,8 @@ export class Persister {
       name: this.consumerName,
       afterSeq: this.committed,
       listener: this.listener,
-      progress: () => this.committed,
+      // What the core may forget: only what would survive a crash of the database.
+      progress: () => this.durable,
     };
   }
 
@@ -228,6 +263,7 @@ export class Persister {
     const pending = this.queue.size;
     return {
       committedSeq: this.committed,
+      durableSeq: this.durable,
       receivedSeq: this.received,
       pendingEvents: pending,
       pendingBatches: Math.ceil(pending / this.maxBatch),
@@ -263,43 +299,53 @@ export class Persister {
     });
   }
 
+  /** Folds and encodes the whole commands at `offset` events into the inbox (null: none). */
+  private prepare(offset: number, firstLedgerId: number): { batch: EncodedBatch; n: number } | null {
+    const n = this.queue.wholeCommands(this.maxBatch, offset);
+    if (n === 0) return null;
+    const rows = foldBatch(this.queue.records, this.queue.first + offset, n, this.names, firstLedgerId);
+    return { batch: encodeBatch(rows, this.copy), n };
+  }
+
   private async drain(): Promise<void> {
     if (this.writing || this.stopped) return;
     this.writing = true;
     try {
-      // The next batch, folded while the database wrote the current one.
-      let ahead: { rows: BatchRows; n: number } | null = null;
+      // The next batch, folded and encoded while the database wrote the current one.
+      let ahead: { batch: EncodedBatch; n: number } | null = null;
       let aheadError: Error | null = null;
       while (!this.stopped) {
         const started = performance.now();
-        let rows: BatchRows;
-        let n: number;
-        if (ahead !== null) {
-          ({ rows, n } = ahead);
-          ahead = null;
-        } else {
-          n = this.queue.wholeCommands(this.maxBatch);
-          if (n === 0) break;
-          rows = foldBatch(this.queue.records, this.queue.first, n, this.names, this.nextLedgerId);
-        }
+        const next = ahead ?? this.prepare(0, this.nextLedgerId);
+        ahead = null;
+        if (next === null) break;
+        const { batch, n } = next;
+        const rows = batch.rows;
         this.inFlight = n;
-        await writeBatch(this.db, this.consumerName, this.committed, rows, () => {
-          // Folding is pure: the next batch needs only the records and this batch's last ledger id.
-          try {
-            const m = this.queue.wholeCommands(this.maxBatch, n);
-            if (m > 0) {
-              ahead = {
-                n: m,
-                rows: foldBatch(this.queue.records, this.queue.first + n, m, this.names, rows.nextLedgerId),
-              };
+        // Durable when nothing whole waits behind this batch (the persister is about to go
+        // idle, so all it wrote is on disk when it does) or when the last durable commit is
+        // getting old; otherwise the commit does not wait for the disk.
+        const durable =
+          this.queue.wholeCommands(1, n) === 0 ||
+          performance.now() - this.lastDurableAt >= this.durableEveryMs;
+        await writeBatch(this.db, this.consumerName, this.committed, batch, {
+          durable,
+          whileWriting: () => {
+            // Folding is pure: the next batch needs only the records and this batch's last ledger id.
+            try {
+              ahead = this.prepare(n, rows.nextLedgerId);
+            } catch (e) {
+              aheadError = e instanceof Error ? e : new Error(String(e));
             }
-          } catch (e) {
-            aheadError = e instanceof Error ? e : new Error(String(e));
-          }
+          },
         });
         this.queue.drop(n);
         this.inFlight = 0;
         this.committed = rows.lastSeq;
+        if (durable) {
+          this.durable = rows.lastSeq;
+          this.lastDurableAt = performance.now();
+        }
         this.nextLedgerId = rows.nextLedgerId;
         const t = this.totals;
         t.batches++;
@@ -315,6 +361,7 @@ export class Persister {
           trades: rows.trades,
           ledgerEntries: rows.ledger.id.length,
           millis: performance.now() - started,
+          durable,
         });
         // This batch is in; the next one could not be folded (a broken stream): stop on it now.
         if (aheadError !== null) throw aheadError;

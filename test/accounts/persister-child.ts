@@ -5,7 +5,8 @@
  *
  *   node --import tsx test/accounts/persister-child.ts <pglite data dir | postgres://...> <commands> <seed> <maxBatch>
  *
- * Prints one line per step: `start <lastSeq>`, `committed <seq>` after each batch, `done <seq>`.
+ * Prints one line per step: `start <lastSeq>`, `committed <seq>` after each batch (`committed <seq>
+ * durable` when its commit flushed the WAL), `done <seq>`.
  */
 import { openDatabase } from '../../accounts/db/database.ts';
 import { Persister } from '../../accounts/history/persister.ts';
@@ -20,7 +21,9 @@ if (target === undefined || commandsArg === undefined || seedArg === undefined |
 const adb = await openDatabase(target.startsWith('postgres') ? { url: target } : { dataDir: target });
 const persister = await Persister.open(adb.db, demoMarkets(), {
   maxBatch: Number(batchArg),
-  onCommit: (b) => process.stdout.write(`committed ${b.lastSeq}\n`),
+  // Durable commits every few batches (the stream arrives at once, so few would be otherwise).
+  durableEveryMs: 25,
+  onCommit: (b) => process.stdout.write(`committed ${b.lastSeq}${b.durable ? ' durable' : ''}\n`),
 });
 const from = persister.lastSeq() + 1;
 process.stdout.write(`start ${from - 1}\n`);

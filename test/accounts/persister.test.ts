@@ -334,6 +334,64 @@ describe('persister', () => {
       assert.deepEqual(await dumpHistory(adb.db), reference);
     });
 
+    it('writes the same rows by COPY (on a server) as by unnest arrays', async function () {
+      this.timeout(60_000);
+      const commands = sessionCommands(1_200, 17);
+      const dumps = [];
+      for (const copy of [true, false]) {
+        await truncateAll(adb);
+        const p = await Persister.open(adb.db, markets, { maxBatch: 400, copy });
+        assert.equal(p.usesCopy, copy && dialect.name === 'PostgreSQL');
+        const engine = runSession(commands, p.listener);
+        await p.flushed(engine.sequencer.nextSeq - 1);
+        await p.close();
+        dumps.push(await dumpHistory(adb.db));
+      }
+      assert.ok(dumps[0]!.trades.length > 100 && dumps[0]!.orders.length > 500);
+      assert.deepEqual(dumps[0], dumps[1]);
+    });
+
+    it('reports to the core only what is durable; the last batch before idle is durable', async function () {
+      this.timeout(60_000);
+      const commands = sessionCommands(600, 29);
+      for (const durableEveryMs of [60_000, 0]) {
+        await truncateAll(adb);
+        const batches: { lastSeq: number; durable: boolean; progress: number; durableSeq: number }[] = [];
+        const p: Persister = await Persister.open(adb.db, markets, {
+          maxBatch: 100,
+          durableEveryMs,
+          onCommit: (b) =>
+            batches.push({
+              lastSeq: b.lastSeq,
+              durable: b.durable,
+              progress: p.durableConsumer().progress(),
+              durableSeq: p.lag().durableSeq,
+            }),
+        });
+        // The whole session arrives before the first write: every batch but the last has more behind it.
+        runSession(commands, p.listener);
+        await p.flushed(commands.length);
+        assert.ok(batches.length > 5, `${batches.length} batches`);
+        let durable = 0;
+        for (const b of batches) {
+          if (b.durable) durable = b.lastSeq;
+          assert.equal(b.progress, durable, `progress after the batch ending at ${b.lastSeq}`);
+          assert.equal(b.durableSeq, durable);
+        }
+        assert.equal(batches.at(-1)!.durable, true);
+        assert.equal(p.durableSeq(), commands.length);
+        assert.equal(p.durableConsumer().progress(), commands.length);
+        // Under load and within the interval no batch before the last waits for the disk; with
+        // an interval of 0 every one does.
+        const early = batches.slice(0, -1).map((b) => b.durable);
+        assert.deepEqual(
+          early,
+          early.map(() => durableEveryMs === 0),
+        );
+        await p.close();
+      }
+    });
+
     it('ends every batch on a command boundary and writes a long command alone', async () => {
       const batches: CommittedBatch[] = [];
       const p = await Persister.open(adb.db, markets, { maxBatch: 3, onCommit: (b) => batches.push(b) });
