@@ -1,8 +1,9 @@
 /**
  * The fan-out benchmark's platform: `platform/main.ts`'s platform (every role in this one
  * process, settings from the environment the driver sets: markets file, data dir, Redis bus
- * with its own prefix), run as a child of fanout.bench.ts so that its memory and CPU are its own,
- * plus what the benchmark needs inside it:
+ * with its own prefix, the accounts database: a PostgreSQL database of the benchmark's own or
+ * PGlite), run as a child of fanout.bench.ts so that its memory and CPU are its own, plus what
+ * the benchmark needs inside it:
  *
  * - stamps: a listener placed FIRST among the core's release listeners (ahead of the market
  *   data builder, which is a durable consumer) stamps every TradeExecuted with the monotonic
@@ -15,7 +16,7 @@
  *   through the platform's CoreClient (the path REST orders take after validation), by four
  *   users created through the admin API. Per symbol, two makers keep a ten-level ladder each
  *   side (one tick apart around 100.00, 1,000 base units per level, topped up as it is eaten);
- *   takers alternate IOC buys and sells of 0.05-0.5 base units at the best level (one trade
+ *   takers alternate IOC buys and sells of 0.06-0.5 base units at the best level (one trade
  *   each), and each trade comes with a small GTC quote at a random level, the oldest quotes
  *   cancelled beyond 30 per symbol, so that depth diffs carry a few levels. No REST ingestion
  *   cost is on this process: the measured work is the fan-out.
@@ -313,7 +314,7 @@ function takerTrade(): void {
   const buy = nextSide[s] === 0;
   nextSide[s] = buy ? 1 : 0;
   const taker = takers[load.takers++ % takers.length]!;
-  const lots = 50 + Math.floor(rand() * 451);
+  const lots = 60 + Math.floor(rand() * 441);
   void place(
     s,
     taker,
@@ -325,7 +326,7 @@ function takerTrade(): void {
   // A small quote at a random level 2..10 of a random side; the oldest go beyond QUOTES_KEPT.
   const level = 2 + Math.floor(rand() * (LEVELS - 1));
   const bid = rand() < 0.5;
-  const quoteLots = 50 + Math.floor(rand() * 4951);
+  const quoteLots = 60 + Math.floor(rand() * 4941);
   void place(
     s,
     bid ? makerBid : makerAsk,

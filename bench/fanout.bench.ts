@@ -15,16 +15,23 @@
  *   FANOUT_TRADES_PER_SEC  trades per second over the 10 symbols (300)
  *   FANOUT_CONCURRENCY     connection attempts in flight per client process (64)
  *   FANOUT_FLOOR           on | off: run the bare uWS floor (on)
- *   FANOUT_PROFILE_DIR     run the platform under --cpu-prof (profiles written there) and
- *                          --heap-prof; print the top functions
+ *   FANOUT_DATABASE        postgres | pglite: the accounts database (postgres: a database of its
+ *                          own, `bench_fanout`, dropped and created on FANOUT_PG_URL's server,
+ *                          default postgres://postgres@127.0.0.1:5432/postgres; pglite: the
+ *                          embedded default, whose WebAssembly runs the persister's writes on
+ *                          the platform's event loop)
+ *   FANOUT_PROFILE_DIR     run the platform under --cpu-prof (profiles written there); print the
+ *                          main thread's self time over the window by part and by function
  *   REDIS_URL              the bus (redis://127.0.0.1:6379); the prefix is unique per run and
  *                          its keys are deleted at the end
  *   CROSSBOOK_FSYNC        passed to the platform (default true)
  *
  * 1. The platform (fanout-platform.ts: platform/main.ts's platform, every role in ONE child
- *    process, PGlite in a temp data dir, a 10-market file written there, the Redis bus) starts;
+ *    process, a temp data dir, a 10-market file written there, the Redis bus, the accounts
+ *    database of FANOUT_DATABASE) starts;
  *    the engine trades at FANOUT_TRADES_PER_SEC from commands submitted inside that process.
- *    After the warm-up its memory is read (after a full GC): RSS, heap.
+ *    After the warm-up its memory is read (after a full GC; the median of three readings a
+ *    second apart): RSS, heap.
  * 2. The client processes (fanout-client.ts) open the connections (`/stream?streams=...`); after
  *    another warm-up the memory is read again: (RSS after - RSS before) / connections is the
  *    gateway memory per connection.
@@ -35,7 +42,11 @@
  *    (stamped by a listener ahead of the market data builder), the moment of publishing on the
  *    bus for depth diffs (built every 100 ms by design) and tickers (every second). Delivered
  *    in order = received in order / (published in the window x subscribers of the stream).
- *    CPU: utime + stime of the platform and of the clients over the window.
+ *    CPU: utime + stime of the platform and of the clients over the window. After the window
+ *    the driver waits until the clients have every message published in it (or none arrives
+ *    for 3 s): a message still missing then counts as not delivered. The platform's event loop
+ *    delay over the window and the messages published per stream per second (10 depth diffs,
+ *    1 ticker when the builder's timers run on time) show whether the platform kept up.
  * 4. The floor (fanout-floor.ts): a bare uWS server gets the recorded schedule of the window
  *    (plus a 3 s lead-in): per message its time offset, stream and payload size, and publishes
  *    the same on the same topics to fresh client processes, which measure it the same way
@@ -52,6 +63,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import {
   type ClientResult,
   combinedBytes,
@@ -89,6 +101,11 @@ const CONCURRENCY = Math.floor(setting('FANOUT_CONCURRENCY', 64, 1));
 const FLOOR = (process.env.FANOUT_FLOOR ?? 'on') !== 'off';
 const PROFILE_DIR = process.env.FANOUT_PROFILE_DIR ? path.resolve(process.env.FANOUT_PROFILE_DIR) : undefined;
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+const DATABASE = process.env.FANOUT_DATABASE ?? 'postgres';
+if (DATABASE !== 'postgres' && DATABASE !== 'pglite')
+  throw new Error(`FANOUT_DATABASE=${DATABASE}: postgres or pglite`);
+const PG_URL = process.env.FANOUT_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const PG_DB = 'bench_fanout';
 /** Seconds of messages replayed to the floor before its window (so every stream has a predecessor). */
 const LEAD = 3;
 /** Seconds at least after the window for messages still in flight (then until all arrived or none for 3 s). */
@@ -491,6 +508,7 @@ interface PlatformRun {
   readonly loadOnlyCpu: number;
   readonly tradesPerSec: number;
   readonly payloadMean: number[];
+  readonly window: { readonly from: number; readonly to: number };
 }
 
 async function runPlatform(root: string): Promise<PlatformRun> {
@@ -514,6 +532,7 @@ async function runPlatform(root: string): Promise<PlatformRun> {
     CROSSBOOK_ADMIN_TOKEN: randomBytes(24).toString('base64url'),
     LOG_LEVEL: 'warn',
   });
+  if (DATABASE === 'postgres') env.DATABASE_URL = await freshPostgres();
   const nodeArgs = ['--expose-gc'];
   if (PROFILE_DIR !== undefined) {
     fs.mkdirSync(PROFILE_DIR, { recursive: true });
@@ -583,10 +602,12 @@ async function runPlatform(root: string): Promise<PlatformRun> {
       loadOnlyCpu,
       tradesPerSec: trades / SECONDS,
       payloadMean: sizes.map((x) => (x.n === 0 ? 0 : x.bytes / x.n)),
+      window,
     };
   } finally {
     await stop(server);
     await cleanRedis(prefix);
+    if (DATABASE === 'postgres') await dropPostgres();
   }
 }
 
@@ -616,6 +637,33 @@ async function runFloor(root: string, schedule: number[]): Promise<Outcome> {
     return outcome;
   } finally {
     await stop(server);
+  }
+}
+
+/** A fresh database of this benchmark's own on FANOUT_PG_URL's server; its URL. */
+async function freshPostgres(): Promise<string> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${PG_DB} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${PG_DB}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(PG_URL);
+  url.pathname = `/${PG_DB}`;
+  return url.toString();
+}
+
+async function dropPostgres(): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  try {
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS ${PG_DB} WITH (FORCE)`);
+  } catch (e) {
+    console.log(`postgres: could not drop ${PG_DB}: ${(e as Error).message}`);
+  } finally {
+    await client.end().catch(() => {});
   }
 }
 
@@ -696,38 +744,82 @@ function table(outcomes: Outcome[]): void {
   }
 }
 
-function topFunctions(dir: string): void {
-  const files = fs
+/** What a profiled function is part of, by its script. */
+function category(url: string, name: string): string {
+  if (name === '(idle)' || name === '(garbage collector)' || name === '(program)') return name;
+  if (url.includes('@electric-sql/pglite') || url.startsWith('wasm://'))
+    return 'PGlite (accounts database, persister)';
+  if (url.includes('/ioredis/') || url.includes('/redis-parser/') || url.includes('/denque/'))
+    return 'ioredis (bus client)';
+  if (url.includes('/gateway/market-data/bus/')) return 'bus adapter';
+  if (url.includes('/gateway/market-data/ws/')) return 'market streams (fan-out)';
+  if (url.includes('/gateway/market-data/')) return 'market data builder and publisher';
+  if (url.includes('/engine/')) return 'core (main thread)';
+  if (url.includes('/accounts/')) return 'accounts (persister)';
+  if (url.includes('/gateway/')) return 'gateway (other)';
+  if (url.includes('/platform/')) return 'platform';
+  if (url.includes('/bench/')) return 'benchmark hooks and load';
+  if (url.includes('/node_modules/'))
+    return `other packages (${url.replace(/^.*\/node_modules\/((@[^/]+\/)?[^/]+).*$/, '$1')})`;
+  if (url.startsWith('node:')) return 'Node internals';
+  return 'native (uWS, syscalls, builtins)';
+}
+
+/**
+ * The main thread's CPU profile (thread 0 of the platform process), restricted to the window
+ * (profile timestamps are CLOCK_MONOTONIC µs, as ours): self time per part and per function.
+ */
+function topFunctions(dir: string, window: { from: number; to: number }): void {
+  const file = fs
     .readdirSync(dir)
-    .filter((f) => f.endsWith('.cpuprofile'))
+    .filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f))
     .map((f) => path.join(dir, f))
-    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
-  const file = files[0];
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
   if (file === undefined) return;
   interface Node {
     id: number;
     callFrame: { functionName: string; url: string; lineNumber: number };
-    hitCount?: number;
   }
-  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as { nodes: Node[] };
+  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    nodes: Node[];
+    startTime: number;
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
+  const parts = new Map<string, number>();
   let total = 0;
-  for (const n of profile.nodes) {
-    const hits = n.hitCount ?? 0;
-    total += hits;
-    const where = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(node_modules|main)\//, '')}:${n.callFrame.lineNumber + 1}`;
-    self.set(where, (self.get(where) ?? 0) + hits);
-  }
-  console.log(`\nplatform CPU profile ${file}: top self time (whole run: setup, load, fan-out)`);
-  for (const [where, hits] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25))
-    console.log(`  ${((hits / total) * 100).toFixed(1).padStart(5)}%  ${where}`);
+  let t = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    t += profile.timeDeltas[i] ?? 0;
+    if (t < window.from || t >= window.to) return;
+    const n = byId.get(id);
+    if (n === undefined) return;
+    total++;
+    const f = n.callFrame;
+    const where = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules|main)\//, '')}:${f.lineNumber + 1}`;
+    self.set(where, (self.get(where) ?? 0) + 1);
+    const c = category(f.url, f.functionName);
+    parts.set(c, (parts.get(c) ?? 0) + 1);
+  });
+  if (total === 0) return;
+  console.log(
+    `\nplatform main thread, CPU profile over the window (${fmt(total)} samples, ${path.basename(file)}): self time by part`,
+  );
+  for (const [c, n] of [...parts.entries()].sort((a, b) => b[1] - a[1]))
+    console.log(`  ${((n / total) * 100).toFixed(1).padStart(5)}%  ${c}`);
+  console.log('top functions (self time):');
+  for (const [where, n] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25))
+    console.log(`  ${((n / total) * 100).toFixed(1).padStart(5)}%  ${where}`);
 }
 
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'crossbook-fanout-bench-'));
   console.log(
     `fanout bench: ${fmt(SUBSCRIBERS)} connections x 3 streams over ${CLIENTS} client processes; ` +
-      `${fmt(TRADES_PER_SEC)} trades/s over 10 symbols; ${WARMUP} s warm-ups, ${SECONDS} s window; bus ${REDIS_URL}; logs in ${root}`,
+      `${fmt(TRADES_PER_SEC)} trades/s over 10 symbols; ${WARMUP} s warm-ups, ${SECONDS} s window; bus ${REDIS_URL}; ` +
+      `platform: every role in one process, accounts on ${DATABASE}; logs in ${root}`,
   );
   console.log(
     `machine: ${os.cpus()[0]?.model ?? '?'} x ${os.availableParallelism()}, Node ${process.version}, ` +
@@ -775,7 +867,7 @@ async function main(): Promise<void> {
       `(${floorP99 === null ? 'not measured' : verdict(p99 <= floorP99 * 1.5)}); ` +
       `${fmt(perConn)} bytes of gateway RSS per connection (${verdict(perConn < 20_000)})`,
   );
-  if (PROFILE_DIR !== undefined) topFunctions(PROFILE_DIR);
+  if (PROFILE_DIR !== undefined) topFunctions(PROFILE_DIR, p.window);
   fs.rmSync(root, { recursive: true, force: true });
   console.log(
     JSON.stringify({
@@ -804,6 +896,7 @@ async function main(): Promise<void> {
       clientCpu: Math.round(o.clientCpu * 1000) / 1000,
       floorCpu: f === undefined ? null : Math.round(f.serverCpu * 1000) / 1000,
       droppedConnections: o.dropped + o.failed,
+      database: DATABASE,
       clientProcesses: CLIENTS,
       seconds: SECONDS,
     }),
