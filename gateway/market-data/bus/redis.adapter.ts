@@ -163,6 +163,9 @@ export class RedisBus implements Bus {
   readonly #maxInFlight: number;
   readonly #closeTimeoutMs: number;
   readonly #onHandlerError: (error: unknown, channel: string) => void;
+  readonly #retryBaseMs: number;
+  /** The pump after a failed pipeline, deferred (see #settle). */
+  #retryTimer: NodeJS.Timeout | undefined;
 
   // Publisher side.
   #queue: Op[] = [];
@@ -211,6 +214,7 @@ export class RedisBus implements Bus {
     this.#maxInFlight = positive(options.maxInFlightBatches, 4, 'maxInFlightBatches');
     this.#closeTimeoutMs = positive(options.closeTimeoutMs, 2000, 'closeTimeoutMs');
     const retryBase = positive(options.retryBaseMs, 50, 'retryBaseMs');
+    this.#retryBaseMs = retryBase;
     const retryMax = positive(options.retryMaxMs, 2000, 'retryMaxMs');
     this.#onHandlerError = options.onHandlerError ?? reportHandlerError;
     const onConnectionError = options.onConnectionError ?? (() => {});
@@ -375,6 +379,7 @@ export class RedisBus implements Bus {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#retryTimer);
     if (this.#pubReady) {
       this.#pump();
       const deadline = Date.now() + this.#closeTimeoutMs;
@@ -542,7 +547,19 @@ export class RedisBus implements Bus {
           break;
       }
     }
-    if (failed.length > 0) this.#fail(failed, true);
+    if (failed.length > 0) {
+      this.#fail(failed, true);
+      // A failed pipeline most often means the connection is going: the socket is no longer
+      // writable before ioredis reports the close, so an immediate retry fails at once, and that
+      // settle-pump loop runs in microtasks only, never letting the event loop see the close.
+      // Retry after a pause instead.
+      this.#retryTimer ??= setTimeout(() => {
+        this.#retryTimer = undefined;
+        this.#pump();
+      }, this.#retryBaseMs);
+      this.#retryTimer.unref();
+      return;
+    }
     this.#pump();
   }
 
