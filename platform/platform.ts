@@ -200,12 +200,15 @@ export async function startPlatform(
     const funds = overrides.funds ?? DEFAULT_FUNDS_CONFIG;
     const token = adminToken(config, logger);
 
-    // The market data bus: Redis when configured (never waited for: matching does not wait on it).
+    // The market data bus: Redis when configured. Never waited for where the core runs (matching
+    // does not wait on it); a gateway alone waits a little for it before serving, or a client
+    // resuming its WebSocket session right after the start would find the session store down.
     const bus =
       overrides.bus ??
       (await openBus({
         redisUrl: config.redisUrl,
         prefix: config.busPrefix,
+        waitUpMs: roles.has('core') ? 0 : 5_000,
         // Names tell deployments (and test runs) sharing one Redis apart in CLIENT LIST.
         connectionName: `${config.busPrefix.replace(/[^A-Za-z0-9_.-]/g, '')}-${[...roles].join('-')}`,
         onConnectionError: (e) => logger.warn({ err: e }, 'market data bus: connection error (retrying)'),
@@ -317,7 +320,13 @@ export async function startPlatform(
       bus,
     };
     const wiring = roles.has('gateway') ? (overrides.routes?.(parts) ?? { routes: [] }) : { routes: [] };
-    if (wiring.close !== undefined) closers.push(async () => wiring.close?.());
+    let wiringClosed = false;
+    const closeWiring = async () => {
+      if (wiringClosed) return;
+      wiringClosed = true;
+      wiring.close?.();
+    };
+    closers.push(closeWiring);
     const admin =
       core === null
         ? []
@@ -347,7 +356,12 @@ export async function startPlatform(
         logger: logger.child({ part: 'gateway' }),
       });
       const g = gateway;
-      closers.push(() => g.close());
+      // The wiring first: the WebSocket streams announce the shutdown and end their connections
+      // (1001) while the server can still write to them.
+      closers.push(async () => {
+        await closeWiring();
+        await g.close();
+      });
       wiring.attach?.(gateway);
     }
     logger.info(
