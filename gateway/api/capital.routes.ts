@@ -78,6 +78,9 @@ async function accounts<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The latest time a request may name (milliseconds): far beyond any real one, still a valid Date. */
+const MAX_MILLIS = Math.floor(Number.MAX_SAFE_INTEGER / 1000) - 1;
+
 /** A request time in the client's unit, as milliseconds (what the funds history takes). */
 function requestMillis(
   params: ReadonlyMap<string, string>,
@@ -86,7 +89,8 @@ function requestMillis(
 ): number | undefined {
   const v = optionalInteger(params, name);
   if (v === undefined) return undefined;
-  return unit === 'MICROSECOND' ? Math.floor(v / 1000) : v;
+  // Clamped as the web API clamps: a time beyond a Date's range would fail in the query (a 500).
+  return Math.min(unit === 'MICROSECOND' ? Math.floor(v / 1000) : v, MAX_MILLIS);
 }
 
 /** Milliseconds out in the client's unit. */

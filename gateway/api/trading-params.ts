@@ -92,7 +92,13 @@ export function timeWindow(params: ReadonlyMap<string, string>, unit: TimeUnit):
         binanceError(BinanceCode.MORE_THAN_XX_HOURS, 'More than 24 hours between startTime and endTime.'),
       );
   }
-  const endMicros = endAt === undefined ? undefined : endAt + (unit === 'MILLISECOND' ? 999 : 0);
+  // An end in milliseconds covers its whole millisecond, but never beyond the 24 hours that the
+  // history store also enforces (a window of exactly 24 hours would otherwise exceed it by 999 µs).
+  const endWhole = endAt === undefined ? undefined : endAt + (unit === 'MILLISECOND' ? 999 : 0);
+  const endMicros =
+    endWhole === undefined || startMicros === undefined
+      ? endWhole
+      : Math.min(endWhole, startMicros + DAY_MICROS);
   return {
     ...(startMicros === undefined ? {} : { startMicros }),
     ...(endMicros === undefined ? {} : { endMicros }),

@@ -215,7 +215,8 @@ export function tradingRoutes(deps: TradingDeps): Route[] {
     const limit = pageLimit(req.params);
     const userId = userIdOf(ctx);
     const rows = await history.allOrders(userId, m.symbol, {
-      ...(fromId === undefined ? {} : { orderId: fromId }),
+      // Order ids start at 1: from 0 is from the first (the store refuses 0).
+      ...(fromId === undefined ? {} : { orderId: Math.max(fromId, 1) }),
       ...window,
       limit,
     });
@@ -256,6 +257,8 @@ export function tradingRoutes(deps: TradingDeps): Route[] {
     // Binance's supported combinations: symbol [+ orderId [+ fromId]] | [+ fromId] | [+ startTime] [+ endTime].
     if ((orderId !== undefined && timed) || (fromId !== undefined && timed))
       throw new BinanceApiError(Errors.badCombination());
+    // Order ids start at 1: order 0 has no trades (the store refuses 0).
+    if (orderId === 0) return jsonResponse([]);
     const trades = await history.myTrades(userIdOf(ctx), m.symbol, {
       ...(orderId === undefined ? {} : { orderId }),
       ...(fromId === undefined ? {} : { fromId }),

@@ -1,19 +1,27 @@
 /**
  * Request parameters: `application/x-www-form-urlencoded` decoding of the query string and
  * body, duplicate detection, and small readers with Binance's error for each way a parameter
- * can be wrong (missing -1102, empty -1105, malformed -1100, repeated -1101).
+ * can be wrong (missing -1102, empty -1105, malformed or NUL -1100, repeated -1101).
  */
 import { BinanceApiError, Errors } from '../binance/errors.ts';
 
-/** Decodes one form-encoded component ('+' is a space); throws -1100 on a broken %-escape. */
+/**
+ * Decodes one form-encoded component ('+' is a space); throws -1100 on a broken %-escape and
+ * on a NUL character (no parameter has a use for one, and PostgreSQL refuses it in text: a
+ * NUL reaching a query would be a 500).
+ */
 function decodeComponent(raw: string): string {
   const spaced = raw.includes('+') ? raw.replaceAll('+', ' ') : raw;
-  if (!spaced.includes('%')) return spaced;
-  try {
-    return decodeURIComponent(spaced);
-  } catch {
-    throw new BinanceApiError(Errors.illegalCharsSomewhere());
+  let decoded = spaced;
+  if (spaced.includes('%')) {
+    try {
+      decoded = decodeURIComponent(spaced);
+    } catch {
+      throw new BinanceApiError(Errors.illegalCharsSomewhere());
+    }
   }
+  if (decoded.includes('\u0000')) throw new BinanceApiError(Errors.illegalCharsSomewhere());
+  return decoded;
 }
 
 /**
