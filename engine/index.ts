@@ -25,3 +25,4 @@ export { InlineEngine } from './runtime/inline-engine.ts';
 export { type Balance, FEE_ACCOUNT, type RiskState } from './runtime/risk.ts';
 export type { CommandInput } from './runtime/sequencer.ts';
 export { type VerifyResult, verify } from './runtime/verify.ts';
+export { wallClockMicros } from './runtime/wall-clock.ts';

@@ -17,6 +17,7 @@
  *
  * Nothing else in the engine starts threads.
  */
+
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { MessagePort, Worker } from 'node:worker_threads';
@@ -53,6 +54,7 @@ import {
 } from './snapshot.ts';
 import { spawnWorker } from './spawn-worker.ts';
 import { hashState } from './state-hash.ts';
+import { wallClockMicros } from './wall-clock.ts';
 
 /** How the core runs. */
 export interface CoreOptions {
@@ -128,7 +130,7 @@ interface CollectedState {
 /** Most records `send` writes before it publishes them without waiting for the burst to end. */
 const FLUSH_BATCH = 512;
 
-const defaultClock = (): number => Math.floor((performance.timeOrigin + performance.now()) * 1000);
+const defaultClock = wallClockMicros;
 
 /** Resolves the shard of every market from a shard map ("*" is the default). */
 export function resolveShardMap(

@@ -8,6 +8,7 @@
  *
  * Everything is compared in integer microseconds.
  */
+import { wallClockMicros } from '../../engine/index.ts';
 import { BinanceApiError, Errors, LEGAL_RANGE } from '../binance/errors.ts';
 import type { Clock } from '../ports.ts';
 import { requestTimeToMicros, type TimeUnit } from './time-unit.ts';
@@ -21,7 +22,7 @@ export const MAX_AHEAD_MICROS = 1_000_000;
 
 /** The process clock, in microseconds (performance.now() adds the sub-millisecond part). */
 export const systemClock: Clock = {
-  nowMicros: () => Math.round((performance.timeOrigin + performance.now()) * 1000),
+  nowMicros: wallClockMicros,
 };
 
 const INTEGER = /^[0-9]{1,20}$/;
