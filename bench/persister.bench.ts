@@ -103,6 +103,8 @@ interface Throughput {
  */
 async function serverCpu(adb: AccountsDb): Promise<() => number | null> {
   if (adb.dialect !== 'postgres') return () => null;
+  // Both of the pool's connections (the persister writes two batches at once) exist from here on.
+  await Promise.all([0, 1].map(() => sql`select pg_sleep(0.05)`.execute(adb.db)));
   const { rows } = await sql<{ pid: number }>`
     select pid from pg_stat_activity where datname = current_database()`.execute(adb.db);
   const ticks = (): number | null => {

@@ -90,16 +90,28 @@ export interface WriteOptions {
    */
   readonly durable: boolean;
   /**
-   * Runs once the largest statement (the ledger entries) is on its way to the server, while
-   * the server works on it: the caller's own work done there (the next batch's fold and
-   * encoding) overlaps the database's instead of following it.
+   * Set when the batch before this one is still being written (its transaction open): the
+   * seq before that batch, which the database may still hold when this one starts, and that
+   * batch's write, which must commit before this one takes the consumer's row lock (a lock
+   * taken first would find the seq short and refuse).
    */
-  readonly whileWriting?: () => void;
+  readonly behind?: { readonly seq: number; readonly written: Promise<void> };
 }
 
 /**
- * Writes `batch` in one transaction, after checking that nobody else wrote past
- * `expectedLastSeq`.
+ * Writes `batch` in one transaction, which commits only if the database's last seq is
+ * `expectedLastSeq` (the end of the batch before it) under the consumer's row lock.
+ *
+ * Alone (no batch ahead of it in flight), the transaction takes the lock first: a second
+ * persister of the same name waits there, then finds the seq moved on and is refused before
+ * it writes anything.
+ *
+ * Behind a batch still being written (`behind`), on a second connection: its appends (new
+ * orders, trades, ledger entries: rows no other batch writes) go in while that batch is being
+ * written; once it has committed, this one takes the lock, checks the seq, and applies its
+ * changes to rows the other may have changed (order fills, balances), the other's being
+ * visible by then. If the batch ahead fails, this one rolls back. So batches commit one after
+ * the other, in seq order, each exactly once; only their work overlaps.
  */
 export async function writeBatch(
   db: Kysely<Database>,
@@ -109,44 +121,58 @@ export async function writeBatch(
   options: WriteOptions,
 ): Promise<void> {
   const rows = batch.rows;
+  const behind = options.behind;
+  const refuse = (stored: number) =>
+    new PersisterStateError(
+      `persister ${consumer}: the database says seq ${stored} was written last, this persister ${expectedLastSeq} (is another one running?)`,
+    );
   await db.transaction().execute(async (trx) => {
-    // Row lock on the consumer's state: a second persister of the same name waits here and
-    // then finds the seq moved on, instead of writing the same events again. In the same
-    // round trip, settings for this transaction only: the order updates join a batch's
-    // changes to the orders table by primary key, and with hash and merge joins off the
-    // planner cannot pick a scan of the whole table instead (its choice for a few thousand
-    // rows, which would make every batch slower as orders grow); and the commit mode.
-    const state = await sql<{ lastSeq: number }>`
+    // The consumer's state, locked unless a batch ahead holds or will hold the lock (then only
+    // a look, to refuse early when someone else has moved the seq). In the same round trip,
+    // settings for this transaction only: the order updates join a batch's changes to the
+    // orders table by primary key, and with hash and merge joins off the planner cannot pick a
+    // scan of the whole table instead (its choice for a few thousand rows, which would make
+    // every batch slower as orders grow); and the commit mode.
+    const first = await sql<{ lastSeq: number }>`
       select last_seq, set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
         set_config('synchronous_commit', ${options.durable ? 'on' : 'off'}, true)
-      from persister_state where consumer = ${consumer} for update`.execute(trx);
-    const stored = state.rows[0]?.lastSeq ?? 0;
-    if (stored !== expectedLastSeq) {
-      throw new PersisterStateError(
-        `persister ${consumer}: the database says seq ${stored} was written last, this persister ${expectedLastSeq} (is another one running?)`,
-      );
-    }
-    if (batch.newOrders !== null) await append(trx, NEW_ORDERS, batch.newOrders);
-    if (batch.orderChanges !== null) await updateOrders(trx, rows, batch.orderChanges);
-    if (batch.trades !== null) await append(trx, TRADES, batch.trades);
-    if (batch.ledger !== null) {
-      const ledger = append(trx, LEDGER, batch.ledger);
-      if (options.whileWriting !== undefined) {
-        // Handled here so a failure while the callback runs is not an unhandled rejection;
-        // the await below still throws it.
-        ledger.catch(() => {});
-        // One turn of the event loop: the statement is handed to the driver and written out.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        options.whileWriting();
+      from persister_state where consumer = ${consumer} ${sql.raw(behind === undefined ? 'for update' : '')}`.execute(
+      trx,
+    );
+    const seen = first.rows[0]?.lastSeq ?? 0;
+    if (seen !== expectedLastSeq && (behind === undefined || seen !== behind.seq)) throw refuse(seen);
+    try {
+      if (batch.newOrders !== null) await append(trx, NEW_ORDERS, batch.newOrders);
+      if (batch.trades !== null) await append(trx, TRADES, batch.trades);
+      if (batch.ledger !== null) await append(trx, LEDGER, batch.ledger);
+    } catch (e) {
+      // The rows are there already: another writer of the same name got them in first.
+      if ((e as { code?: unknown }).code === UNIQUE_VIOLATION) {
+        throw new PersisterStateError(
+          `persister ${consumer}: rows of seq ${rows.firstSeq}..${rows.lastSeq} are in the database already (is another one running?)`,
+        );
       }
-      await ledger;
-    } else options.whileWriting?.();
+      throw e;
+    }
+    if (behind !== undefined) {
+      // The batch ahead commits first (if it fails, this one rolls back with it); then the
+      // lock, and the seq must be exactly the one expected.
+      await behind.written;
+      const state = await sql<{ lastSeq: number }>`
+        select last_seq from persister_state where consumer = ${consumer} for update`.execute(trx);
+      const stored = state.rows[0]?.lastSeq ?? 0;
+      if (stored !== expectedLastSeq) throw refuse(stored);
+    }
+    if (batch.orderChanges !== null) await updateOrders(trx, rows, batch.orderChanges);
     if (batch.balances !== null) await upsertBalances(trx, batch.balances);
     await sql`
       insert into persister_state (consumer, last_seq) values (${consumer}, ${rows.lastSeq})
       on conflict (consumer) do update set last_seq = excluded.last_seq`.execute(trx);
   });
 }
+
+/** SQLSTATE of a duplicate key. */
+const UNIQUE_VIOLATION = '23505';
 
 /** An append-only table: its name, its columns in payload order, and each column's array type. */
 interface AppendTarget {

@@ -95,6 +95,21 @@ export interface HistoryConsumer {
   readonly progress: () => number;
 }
 
+/** Batches written at once (the second's appends overlap the first's end; see writeBatch). */
+const MAX_IN_FLIGHT = 2;
+
+/** A batch being written. */
+interface Flight {
+  readonly batch: EncodedBatch;
+  /** Its events, at the head of the inbox after the batches before it. */
+  readonly n: number;
+  readonly durable: boolean;
+  /** The seq the database holds before it. */
+  readonly expected: number;
+  readonly started: number;
+  readonly done: Promise<void>;
+}
+
 interface Waiter {
   readonly seq: number;
   readonly resolve: () => void;
@@ -118,6 +133,8 @@ export class Persister {
   private nextLedgerId: number;
   private writing = false;
   private scheduled = false;
+  /** Set while the writer waits on a batch with room for another in flight: new events wake it. */
+  private wake: (() => void) | null = null;
   private inFlight = 0;
   private stopped = false;
   private closing: (() => void) | null = null;
@@ -289,7 +306,14 @@ export class Persister {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.writing) return;
+    if (this.writing) {
+      // The writer waits on a batch with a slot free: let it start the next one.
+      const wake = this.wake;
+      this.wake = null;
+      if (wake !== null) setImmediate(wake);
+      return;
+    }
+    if (this.scheduled) return;
     this.scheduled = true;
     // Not from inside the engine's release: let the rest of its burst arrive first, so the
     // batch is as large as what has arrived, and the engine's thread returns at once.
@@ -310,42 +334,74 @@ export class Persister {
   private async drain(): Promise<void> {
     if (this.writing || this.stopped) return;
     this.writing = true;
+    // Up to two batches in flight, oldest first: the second's appends go in while the first
+    // finishes (see writeBatch), and the next batch is folded and encoded meanwhile.
+    const flights: Flight[] = [];
     try {
-      // The next batch, folded and encoded while the database wrote the current one.
-      let ahead: { batch: EncodedBatch; n: number } | null = null;
-      let aheadError: Error | null = null;
-      while (!this.stopped) {
-        const started = performance.now();
-        const next = ahead ?? this.prepare(0, this.nextLedgerId);
-        ahead = null;
-        if (next === null) break;
-        const { batch, n } = next;
-        const rows = batch.rows;
-        this.inFlight = n;
-        // Durable when nothing whole waits behind this batch (the persister is about to go
-        // idle, so all it wrote is on disk when it does) or when the last durable commit is
-        // getting old; otherwise the commit does not wait for the disk.
-        const durable =
-          this.queue.wholeCommands(1, n) === 0 ||
-          performance.now() - this.lastDurableAt >= this.durableEveryMs;
-        await writeBatch(this.db, this.consumerName, this.committed, batch, {
-          durable,
-          whileWriting: () => {
-            // Folding is pure: the next batch needs only the records and this batch's last ledger id.
-            try {
-              ahead = this.prepare(n, rows.nextLedgerId);
-            } catch (e) {
-              aheadError = e instanceof Error ? e : new Error(String(e));
-            }
-          },
-        });
-        this.queue.drop(n);
-        this.inFlight = 0;
-        this.committed = rows.lastSeq;
-        if (durable) {
-          this.durable = rows.lastSeq;
-          this.lastDurableAt = performance.now();
+      let offset = 0; // events of the batches in flight, at the head of the inbox
+      let expected = this.committed;
+      let nextLedgerId = this.nextLedgerId;
+      // A batch that could not be folded (a broken stream): the ones before it still commit,
+      // then the persister stops on it.
+      let broken: Error | null = null;
+      // Set when a batch in flight fails: no batch starts behind it.
+      let failed = false;
+      while (flights.length > 0 || (!this.stopped && broken === null)) {
+        while (flights.length < MAX_IN_FLIGHT && !this.stopped && broken === null && !failed) {
+          let next: { batch: EncodedBatch; n: number } | null;
+          try {
+            next = this.prepare(offset, nextLedgerId);
+          } catch (e) {
+            broken = e instanceof Error ? e : new Error(String(e));
+            break;
+          }
+          if (next === null) break;
+          const { batch, n } = next;
+          // Durable when nothing whole waits behind this batch (the persister is about to go
+          // idle, so all it wrote is on disk when it does) or when the last durable commit is
+          // getting old; otherwise the commit does not wait for the disk.
+          const durable =
+            this.queue.wholeCommands(1, offset + n) === 0 ||
+            performance.now() - this.lastDurableAt >= this.durableEveryMs;
+          if (durable) this.lastDurableAt = performance.now();
+          const ahead = flights.at(-1);
+          const started = performance.now();
+          const done = writeBatch(this.db, this.consumerName, expected, batch, {
+            durable,
+            ...(ahead === undefined ? {} : { behind: { seq: ahead.expected, written: ahead.done } }),
+          });
+          // Handled when its turn comes; until then a failure must not be an unhandled rejection.
+          done.catch(() => {
+            failed = true;
+          });
+          flights.push({ batch, n, durable, expected, started, done });
+          this.inFlight += n;
+          offset += n;
+          expected = batch.rows.lastSeq;
+          nextLedgerId = batch.rows.nextLedgerId;
         }
+        const flight = flights[0];
+        if (flight === undefined) {
+          if (broken !== null) throw broken;
+          break;
+        }
+        if (flights.length < MAX_IN_FLIGHT && !this.stopped && broken === null && !failed) {
+          // Room for another batch: wait for this one's commit or for more events, whichever first.
+          const arrived = new Promise<'arrived'>((resolve) => {
+            this.wake = () => resolve('arrived');
+          });
+          const first = await Promise.race([flight.done.then(() => 'done' as const), arrived]);
+          this.wake = null;
+          if (first === 'arrived') continue;
+        } else await flight.done;
+        flights.shift();
+        const { rows } = flight.batch;
+        const n = flight.n;
+        this.queue.drop(n);
+        offset -= n;
+        this.inFlight -= n;
+        this.committed = rows.lastSeq;
+        if (flight.durable) this.durable = rows.lastSeq;
         this.nextLedgerId = rows.nextLedgerId;
         const t = this.totals;
         t.batches++;
@@ -360,13 +416,14 @@ export class Persister {
           events: n,
           trades: rows.trades,
           ledgerEntries: rows.ledger.id.length,
-          millis: performance.now() - started,
-          durable,
+          millis: performance.now() - flight.started,
+          durable: flight.durable,
         });
-        // This batch is in; the next one could not be folded (a broken stream): stop on it now.
-        if (aheadError !== null) throw aheadError;
       }
     } catch (e) {
+      // A batch behind the failed one rolls back: wait for it, so that no transaction of this
+      // persister is open once anyone hears it stopped.
+      await Promise.allSettled(flights.map((f) => f.done));
       this.fail(e instanceof Error ? e : new Error(String(e)));
     } finally {
       this.writing = false;

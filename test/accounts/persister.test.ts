@@ -392,6 +392,37 @@ describe('persister', () => {
       }
     });
 
+    it('rolls back the batch in flight behind a failed one: nothing after the last commit is written', async () => {
+      // The database claims seq 1 and 2 (a deposit, an order) are written, but they are not:
+      // cancelling that order (seq 3) fails; a deposit (seq 4), fine on its own, is in flight
+      // behind it and must not commit.
+      await adb.db.insertInto('persisterState').values({ consumer: 'history', lastSeq: 2 }).execute();
+      const errors: Error[] = [];
+      const p = await Persister.open(adb.db, markets, { maxBatch: 1, onError: (e) => errors.push(e) });
+      assert.equal(p.lastSeq(), 2);
+      const { send, limit } = driver(p.listener);
+      send({ kind: 'Deposit', userId: userId(1), assetId: 0, amountUnits: 10 ** 8, refId: 1 });
+      const order = limit(1, Side.SELL, P, 10);
+      send({
+        kind: 'CancelOrder',
+        symbolId: BTCUSDT,
+        userId: userId(1),
+        orderId: order as never,
+        clientOrderId: '',
+        cancelRestriction: 0,
+      });
+      send({ kind: 'Deposit', userId: userId(2), assetId: 0, amountUnits: 10 ** 8, refId: 2 });
+      send({ kind: 'Deposit', userId: userId(3), assetId: 0, amountUnits: 10 ** 8, refId: 3 });
+      await assert.rejects(p.flushed(5), PersisterStateError);
+      assert.match(errors[0]!.message, /orders changed by the batch are not in the database/);
+      assert.equal(p.lastSeq(), 2);
+      const state = await adb.db.selectFrom('persisterState').selectAll().executeTakeFirstOrThrow();
+      assert.equal(state.lastSeq, 2);
+      assert.deepEqual(await adb.db.selectFrom('ledgerEntries').selectAll().execute(), []);
+      assert.deepEqual(await adb.db.selectFrom('balances').selectAll().execute(), []);
+      await p.close();
+    });
+
     it('ends every batch on a command boundary and writes a long command alone', async () => {
       const batches: CommittedBatch[] = [];
       const p = await Persister.open(adb.db, markets, { maxBatch: 3, onCommit: (b) => batches.push(b) });
@@ -441,15 +472,25 @@ describe('persister', () => {
     it('refuses to write once another persister of the same name has moved on', async () => {
       const a = await Persister.open(adb.db, markets);
       const b = await Persister.open(adb.db, markets);
+      const late = await Persister.open(adb.db, markets);
+      const captured: Buffer[] = [];
       const { send } = driver((v, from, count) => {
         a.listener(v, from, count);
         b.listener(v, from, count);
+        captured.push(Buffer.from(v.u8.subarray(from * 192, (from + count) * 192)));
       });
       send({ kind: 'Deposit', userId: userId(1), assetId: 0, amountUnits: 10, refId: 1 });
-      await a.flushed(1);
-      await assert.rejects(b.flushed(1), PersisterStateError);
-      await a.close();
-      await b.close();
+      // Two writers racing for the same seq: one commits, the other is refused.
+      const outcomes = await Promise.allSettled([a.flushed(1), b.flushed(1)]);
+      assert.deepEqual(outcomes.map((o) => o.status).sort(), ['fulfilled', 'rejected']);
+      const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+      assert.ok(refused.reason instanceof PersisterStateError, String(refused.reason));
+      // One that gets the events after the seq moved on is refused before writing anything.
+      const copy = new Uint8Array(captured[0]!);
+      late.listener(new RecordViews(copy.buffer), 0, copy.length / 192);
+      await assert.rejects(late.flushed(1), PersisterStateError);
+      assert.match(late.failure!.message, /says seq 1 was written last, this persister 0/);
+      for (const p of [a, b, late]) await p.close();
       const ledger = await adb.db.selectFrom('ledgerEntries').selectAll().execute();
       assert.equal(ledger.length, 2);
     });
