@@ -145,16 +145,26 @@ export class CopyRows {
       b[p++] = 45; // '-'
       v = -v;
     }
-    if (v < 10) b[p++] = 48 + v;
-    else {
-      let digits = 1;
-      for (let x = v; x >= 10; x = Math.floor(x / 10)) digits++;
-      p += digits;
-      for (let at = p - 1; at >= p - digits; at--) {
+    // Digits from the last, then reversed in place; 32-bit arithmetic where the value allows.
+    const start = p;
+    if (v < 2147483648) {
+      let x = v | 0;
+      do {
+        const q = (x / 10) | 0;
+        b[p++] = 48 + (x - q * 10);
+        x = q;
+      } while (x !== 0);
+    } else {
+      do {
         const q = Math.floor(v / 10);
-        b[at] = 48 + (v - q * 10);
+        b[p++] = 48 + (v - q * 10);
         v = q;
-      }
+      } while (v !== 0);
+    }
+    for (let i = start, j = p - 1; i < j; i++, j--) {
+      const t = b[i]!;
+      b[i] = b[j]!;
+      b[j] = t;
     }
     b[p++] = 9; // tab
     this.pos = p;

@@ -6,9 +6,14 @@
  *   listener   (synchronous, inside the engine's release) checks the stream is gapless and
  *              copies the records into the inbox; nothing is decoded there
  *   batch      the writer takes what has arrived, whole commands only, up to `maxBatch`
- *              events (one command longer than that goes alone), and folds it into rows
- *   write      one transaction: the rows and persister_state.last_seq; one batch in flight
- *              (the next batch is folded while the database works on this one)
+ *              events (one command longer than that goes alone), folds it into rows and
+ *              encodes the statements (COPY text on a server)
+ *   write      one transaction: the rows and persister_state.last_seq. Two batches in flight,
+ *              on two connections: the second's appends go in while the first finishes, and
+ *              it commits after the first (writeBatch); the next is folded meanwhile
+ *   commit     without waiting for the disk while more follows (synchronous_commit off),
+ *              durably before going idle and at least every `durableEveryMs`; the core is
+ *              told only the durable seq (`progress`), so it keeps the journal to replay the rest
  *   repeat     until the inbox holds no whole command
  *
  * Exactly once: a batch commits with the seq of its last command, so after a crash the
@@ -34,7 +39,12 @@ import { RecordQueue } from './record-queue.ts';
 export interface PersisterOptions {
   /** Its name in persister_state (default "history"). */
   readonly consumer?: string;
-  /** Most events per batch (default 5000); a single longer command is written alone. */
+  /**
+   * Most events per batch (default 20000); a single longer command is written alone. A batch
+   * is what has arrived, up to this: a command or two while the persister keeps up, this many
+   * when it is behind, where a bigger batch costs less per trade (an account's balance and an
+   * order's fills are written once per batch however often they changed in it).
+   */
   readonly maxBatch?: number;
   /** Called once when the persister stops on an error. */
   readonly onError?: (error: Error) => void;
@@ -47,6 +57,11 @@ export interface PersisterOptions {
   readonly durableEveryMs?: number;
   /** Appends by COPY where the connection takes it (default true); false: `unnest` arrays always. */
   readonly copy?: boolean;
+  /**
+   * Batches written at once, each on a connection of its own (default 2; 1: one after the
+   * other). With 2 the next batch's appends go in while the one ahead of it finishes.
+   */
+  readonly inFlight?: 1 | 2;
 }
 
 /** A batch that has committed. */
@@ -95,8 +110,8 @@ export interface HistoryConsumer {
   readonly progress: () => number;
 }
 
-/** Batches written at once (the second's appends overlap the first's end; see writeBatch). */
-const MAX_IN_FLIGHT = 2;
+/** Batches written at once by default (the second's appends overlap the first's end; see writeBatch). */
+const IN_FLIGHT = 2;
 
 /** A batch being written. */
 interface Flight {
@@ -123,6 +138,9 @@ export class Persister {
   private readonly consumerName: string;
   private readonly maxBatch: number;
   private readonly durableEveryMs: number;
+  private readonly inFlightMax: number;
+  /** Events a batch started behind one in flight must have: half of `maxBatch`. */
+  private readonly behindMin: number;
   private committed: number;
   /** The last seq whose commit flushed the WAL (everything up to it survives a database crash). */
   private durable: number;
@@ -152,10 +170,15 @@ export class Persister {
   ) {
     this.names = marketNames(markets);
     this.consumerName = options.consumer ?? 'history';
-    this.maxBatch = options.maxBatch ?? 5000;
+    this.maxBatch = options.maxBatch ?? 20_000;
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) {
       throw new RangeError(`maxBatch must be a positive integer, got ${options.maxBatch}`);
     }
+    this.inFlightMax = options.inFlight ?? IN_FLIGHT;
+    if (this.inFlightMax !== 1 && this.inFlightMax !== 2) {
+      throw new RangeError(`inFlight must be 1 or 2, got ${options.inFlight}`);
+    }
+    this.behindMin = Math.ceil(this.maxBatch / 2);
     this.durableEveryMs = options.durableEveryMs ?? 1000;
     if (!(this.durableEveryMs >= 0)) {
       throw new RangeError(`durableEveryMs must be 0 or more, got ${options.durableEveryMs}`);
@@ -307,10 +330,13 @@ export class Persister {
 
   private schedule(): void {
     if (this.writing) {
-      // The writer waits on a batch with a slot free: let it start the next one.
+      // The writer waits on a batch with a slot free: once enough waits for a batch behind
+      // it, let it start one.
       const wake = this.wake;
-      this.wake = null;
-      if (wake !== null) setImmediate(wake);
+      if (wake !== null && this.queue.size - this.inFlight >= this.behindMin) {
+        this.wake = null;
+        setImmediate(wake);
+      }
       return;
     }
     if (this.scheduled) return;
@@ -347,7 +373,11 @@ export class Persister {
       // Set when a batch in flight fails: no batch starts behind it.
       let failed = false;
       while (flights.length > 0 || (!this.stopped && broken === null)) {
-        while (flights.length < MAX_IN_FLIGHT && !this.stopped && broken === null && !failed) {
+        while (flights.length < this.inFlightMax && !this.stopped && broken === null && !failed) {
+          // Behind a batch in flight only a big one: a few events are better taken with all
+          // that arrives until the one ahead commits (many small batches would each pay a
+          // transaction, and a durable commit).
+          if (flights.length > 0 && this.queue.wholeCommands(this.maxBatch, offset) < this.behindMin) break;
           let next: { batch: EncodedBatch; n: number } | null;
           try {
             next = this.prepare(offset, nextLedgerId);
@@ -385,7 +415,7 @@ export class Persister {
           if (broken !== null) throw broken;
           break;
         }
-        if (flights.length < MAX_IN_FLIGHT && !this.stopped && broken === null && !failed) {
+        if (flights.length < this.inFlightMax && !this.stopped && broken === null && !failed) {
           // Room for another batch: wait for this one's commit or for more events, whichever first.
           const arrived = new Promise<'arrived'>((resolve) => {
             this.wake = () => resolve('arrived');
