@@ -131,6 +131,42 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** utime + stime (seconds) per thread of a process: tid -> [name, seconds]. */
+function threadCpu(pid: number | undefined): Map<number, [string, number]> {
+  const out = new Map<number, [string, number]>();
+  if (pid === undefined) return out;
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(Number(tid), [name, (Number(f[11]) + Number(f[12])) / CLK_TCK]);
+      } catch {
+        // the thread ended
+      }
+    }
+  } catch {
+    // the process ended
+  }
+  return out;
+}
+
+/** CPU share per thread between two `threadCpu` readings over `seconds`, busiest first, as text. */
+function threadShares(
+  a: Map<number, [string, number]>,
+  b: Map<number, [string, number]>,
+  seconds: number,
+): string {
+  const rows: [string, number][] = [];
+  for (const [tid, [name, cpu]] of b) rows.push([`${name}#${tid}`, (cpu - (a.get(tid)?.[1] ?? 0)) / seconds]);
+  return rows
+    .filter((r) => r[1] >= 0.005)
+    .sort((x, y) => y[1] - x[1])
+    .map(([n, c]) => `${n} ${(c * 100).toFixed(0)}%`)
+    .join(', ');
+}
+
 const fmt = (n: number, digits = 0): string =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const ms = (micros: number): number => Math.round(micros) / 1000;
@@ -276,6 +312,8 @@ interface Outcome {
   readonly eld: { readonly p50: number; readonly p99: number; readonly max: number };
   /** Seconds waited after the window for messages in flight. */
   readonly drained: number;
+  /** The server's threads' CPU over the window. */
+  readonly threads: string;
 }
 
 /**
@@ -336,9 +374,11 @@ async function measure(
     await sleepUntil(from);
     server.send({ type: 'mark' } satisfies ToServer);
     const s0 = cpuSeconds(server.pid);
+    const t0 = threadCpu(server.pid);
     const c0 = clients.reduce((s, c) => s + cpuSeconds(c.pid), 0);
     await sleepUntil(to);
     const serverCpu = (cpuSeconds(server.pid) - s0) / SECONDS;
+    const threads = threadShares(server.pid, t0, threadCpu(server.pid), SECONDS);
     const clientCpu = (clients.reduce((s, c) => s + cpuSeconds(c.pid), 0) - c0) / SECONDS;
     const loadAvg = os.loadavg()[0]!;
     const eldReply = next<FromServer, 'eld'>(server, 'eld', 'server');
@@ -406,6 +446,7 @@ async function measure(
       loadAvg,
       eld,
       drained,
+      threads,
     };
   } finally {
     for (const c of clients) {
@@ -509,6 +550,8 @@ interface PlatformRun {
   readonly tradesPerSec: number;
   readonly payloadMean: number[];
   readonly window: { readonly from: number; readonly to: number };
+  /** The platform's threads' CPU with the load and no clients. */
+  readonly loadOnlyThreads: string;
 }
 
 async function runPlatform(root: string): Promise<PlatformRun> {
@@ -549,8 +592,10 @@ async function runPlatform(root: string): Promise<PlatformRun> {
     server.send({ type: 'load', tradesPerSec: TRADES_PER_SEC } satisfies ToServer);
     await sleep(WARMUP * 1000);
     const l0 = cpuSeconds(server.pid);
+    const lt0 = threadCpu(server.pid);
     await sleep(3000);
     const loadOnlyCpu = (cpuSeconds(server.pid) - l0) / 3;
+    const loadOnlyThreads = threadShares(server.pid, lt0, threadCpu(server.pid), 3);
     let window = { from: 0, to: 0 };
     let stats: Record<string, unknown> = {};
     const outcome = await measure(
@@ -603,6 +648,7 @@ async function runPlatform(root: string): Promise<PlatformRun> {
       tradesPerSec: trades / SECONDS,
       payloadMean: sizes.map((x) => (x.n === 0 ? 0 : x.bytes / x.n)),
       window,
+      loadOnlyThreads,
     };
   } finally {
     await stop(server);
@@ -847,6 +893,8 @@ async function main(): Promise<void> {
       `${fmt(streams.closedBackpressure ?? 0)} closed by backpressure; bus published ${fmt(bus.published ?? 0)}, dropped ${fmt(bus.dropped ?? 0)}, ` +
       `reconnects ${fmt(bus.reconnects ?? 0)}; market data fault ${String(p.stats.marketDataFault)}`,
   );
+  console.log(`platform threads, load and no clients: ${p.loadOnlyThreads}`);
+  for (const x of outcomes) console.log(`${x.label} threads over the window: ${x.threads}`);
   for (const x of outcomes) {
     if (x.unmatched > 0 || x.negative > 0 || x.failed > 0 || x.dropped > 0)
       console.log(
