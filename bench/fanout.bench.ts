@@ -154,12 +154,14 @@ function threadCpu(pid: number | undefined): Map<number, [string, number]> {
 
 /** CPU share per thread between two `threadCpu` readings over `seconds`, busiest first, as text. */
 function threadShares(
+  pid: number | undefined,
   a: Map<number, [string, number]>,
   b: Map<number, [string, number]>,
   seconds: number,
 ): string {
   const rows: [string, number][] = [];
-  for (const [tid, [name, cpu]] of b) rows.push([`${name}#${tid}`, (cpu - (a.get(tid)?.[1] ?? 0)) / seconds]);
+  for (const [tid, [name, cpu]] of b)
+    rows.push([tid === pid ? 'main' : `${name}#${tid}`, (cpu - (a.get(tid)?.[1] ?? 0)) / seconds]);
   return rows
     .filter((r) => r[1] >= 0.005)
     .sort((x, y) => y[1] - x[1])
