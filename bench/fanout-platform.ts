@@ -26,6 +26,7 @@
  * Prints `ready <port>` on stdout once serving; IPC messages: fanout-common.ts (ToServer).
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import * as hdr from 'hdr-histogram-js';
 import {
   type CommandInput,
   type EngineEvent,
@@ -37,7 +38,12 @@ import {
   TimeInForce,
   userId as toUserId,
 } from '../engine/index.ts';
-import type { Bus, BusPayload, PublishAndCacheOptions } from '../gateway/market-data/bus/bus.port.ts';
+import type {
+  Bus,
+  BusHandler,
+  BusPayload,
+  PublishAndCacheOptions,
+} from '../gateway/market-data/bus/bus.port.ts';
 import { channelForStream } from '../gateway/market-data/bus/channels.ts';
 import { K_TRADE, kindOf, S, slot, symbolOf } from '../gateway/market-data/event-fields.ts';
 import { MarketStreams } from '../gateway/market-data/ws/market-streams.ts';
@@ -136,10 +142,44 @@ function record(channel: string, payload: BusPayload, seq: number): void {
     }
   }
   records.push(s, id, now, ref, text.length);
+  const pending = inFlight[s]!;
+  if (pending.size > 100_000) pending.clear();
+  pending.set(id, now);
+}
+
+/**
+ * The Redis hop: per stream, id -> publish time, matched when the gateway's follower gets the
+ * message back from Redis (the bus's `subscribe` handlers are wrapped): publish -> handler, µs.
+ */
+const inFlight = STREAMS.map(() => new Map<number, number>());
+const hop = hdr.build({
+  lowestDiscernibleValue: 1,
+  highestTrackableValue: 3_600_000_000,
+  numberOfSignificantValueDigits: 3,
+});
+
+function arrived(channel: string, payload: BusPayload, seq: number): void {
+  const s = channelStream.get(channel);
+  if (s === undefined) return;
+  const kind = s % STREAMS_PER_SYMBOL;
+  const id =
+    kind === KIND_TICKER
+      ? intAfter(typeof payload === 'string' ? payload : payload.toString('latin1'), 'E')
+      : seq;
+  const at = inFlight[s]!.get(id);
+  if (at === undefined) return;
+  inFlight[s]!.delete(id);
+  hop.recordValue(Math.min(3_600_000_000, Math.max(1, Math.round(monoMicros() - at))));
 }
 
 {
   const bus = platform.bus as Bus & Record<string, unknown>;
+  const subscribe = bus.subscribe.bind(bus);
+  bus.subscribe = (channelOrPattern: string, handler: BusHandler) =>
+    subscribe(channelOrPattern, (channel, payload, seq, prevSeq) => {
+      arrived(channel, payload, seq);
+      handler(channel, payload, seq, prevSeq);
+    });
   const publish = bus.publish.bind(bus);
   const publishAndCache = bus.publishAndCache.bind(bus);
   bus.publish = (channel: string, payload: BusPayload, seq?: number, prevSeq?: number) => {
@@ -379,6 +419,7 @@ process.on('message', (m: ToServer) => {
   switch (m.type) {
     case 'mark':
       eld.reset();
+      hop.reset();
       return;
     case 'eld':
       send({ type: 'eld', ...eventLoopDelay(eld) });
@@ -414,6 +455,12 @@ process.on('message', (m: ToServer) => {
           load: { ...load },
           marketDataFault: platform.marketData?.md.fault ?? null,
           emitErrors: platform.marketData?.md.emitErrors ?? 0,
+          redisHopMicros: {
+            count: hop.totalCount,
+            p50: hop.getValueAtPercentile(50),
+            p99: hop.getValueAtPercentile(99),
+            max: hop.maxValue,
+          },
         },
       });
       return;

@@ -554,6 +554,8 @@ interface PlatformRun {
   readonly window: { readonly from: number; readonly to: number };
   /** The platform's threads' CPU with the load and no clients. */
   readonly loadOnlyThreads: string;
+  /** Trades: core release -> bus publish (µs). */
+  readonly builderMicros: { readonly p50: number; readonly p99: number; readonly max: number };
 }
 
 async function runPlatform(root: string): Promise<PlatformRun> {
@@ -642,6 +644,24 @@ async function runPlatform(root: string): Promise<PlatformRun> {
       }
     }
     entries.sort((a, b) => a[0] - b[0]);
+    // Trades: from the core's release to the bus publish (the builder), over the window.
+    const builder = hdr.build({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 3_600_000_000,
+      numberOfSignificantValueDigits: 3,
+    });
+    for (let i = 0; i < records.all.length; i += RECORD_FIELDS) {
+      const s = records.all[i]!;
+      const pub = records.all[i + 2]!;
+      if (s % STREAMS_PER_SYMBOL !== KIND_TRADE || pub < window.from || pub >= window.to) continue;
+      builder.recordValue(Math.min(3_600_000_000, Math.max(1, Math.round(pub - records.all[i + 3]!))));
+    }
+    const builderMicros = {
+      p50: builder.getValueAtPercentile(50),
+      p99: builder.getValueAtPercentile(99),
+      max: builder.maxValue,
+    };
+    builder.destroy();
     return {
       outcome,
       schedule: entries.flat(),
@@ -651,6 +671,7 @@ async function runPlatform(root: string): Promise<PlatformRun> {
       payloadMean: sizes.map((x) => (x.n === 0 ? 0 : x.bytes / x.n)),
       window,
       loadOnlyThreads,
+      builderMicros,
     };
   } finally {
     await stop(server);
@@ -894,6 +915,21 @@ async function main(): Promise<void> {
       `${fmt(streams.relayed ?? 0)} relayed, ${fmt(streams.published ?? 0)} topic publishes, ${fmt(streams.resyncs ?? 0)} resyncs, ` +
       `${fmt(streams.closedBackpressure ?? 0)} closed by backpressure; bus published ${fmt(bus.published ?? 0)}, dropped ${fmt(bus.dropped ?? 0)}, ` +
       `reconnects ${fmt(bus.reconnects ?? 0)}; market data fault ${String(p.stats.marketDataFault)}`,
+  );
+  const hop = (p.stats.redisHopMicros ?? { p50: 0, p99: 0, max: 0 }) as {
+    p50: number;
+    p99: number;
+    max: number;
+  };
+  const split = (x: { p50: number; p99: number; max: number }) =>
+    `${fmt(ms(x.p50), 2)}/${fmt(ms(x.p99), 2)}/${fmt(ms(x.max), 2)}`;
+  console.log(
+    `platform delay split, p50/p99/max ms: trade release -> bus publish (builder) ${split(p.builderMicros)}; ` +
+      `bus publish -> gateway follower (Redis) ${split(hop)}; bus publish -> client ${split({
+        p50: o.fromPublish.getValueAtPercentile(50),
+        p99: o.fromPublish.getValueAtPercentile(99),
+        max: o.fromPublish.maxValue,
+      })}`,
   );
   console.log(`platform threads, load and no clients: ${p.loadOnlyThreads}`);
   for (const x of outcomes) console.log(`${x.label} threads over the window: ${x.threads}`);
