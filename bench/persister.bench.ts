@@ -112,23 +112,29 @@ async function serverCpu(adb: AccountsDb): Promise<() => number | null> {
   await Promise.all([0, 1].map(() => sql`select pg_sleep(0.05)`.execute(adb.db)));
   const { rows } = await sql<{ pid: number }>`
     select pid from pg_stat_activity where datname = current_database()`.execute(adb.db);
-  const ticks = (): number | null => {
+  /** CPU ticks of a backend, null once it is gone (the pool closes an idle connection). */
+  const ticks = (pid: number): number | null => {
     try {
-      let sum = 0;
-      for (const { pid } of rows) {
-        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        sum += Number(fields[11]) + Number(fields[12]);
-      }
-      return sum;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return Number(fields[11]) + Number(fields[12]);
     } catch {
       return null;
     }
   };
-  const before = ticks();
+  const before = rows.map(({ pid }) => ticks(pid));
+  if (before.some((t) => t === null)) return () => null;
+  // Sampled as it goes: a backend the pool closes (idle for 10 s) keeps its last reading.
+  const last = [...before] as number[];
+  const sample = () =>
+    rows.forEach(({ pid }, i) => {
+      last[i] = ticks(pid) ?? last[i]!;
+    });
+  const sampler = setInterval(sample, 250);
   return () => {
-    const after = ticks();
+    clearInterval(sampler);
+    sample();
     // Linux reports utime and stime in clock ticks of 1/100 s (USER_HZ).
-    return before === null || after === null ? null : (after - before) / 100;
+    return last.reduce((sum, t, i) => sum + t - before[i]!, 0) / 100;
   };
 }
 
