@@ -316,6 +316,9 @@ interface Outcome {
   readonly drained: number;
   /** The server's threads' CPU over the window. */
   readonly threads: string;
+  /** Least-squares slope of the server's RSS over open connections while they were opened (bytes each). */
+  readonly slope: number;
+  readonly steps: { readonly open: number; readonly rss: number }[];
 }
 
 /**
@@ -350,16 +353,23 @@ async function measure(
       c.send({ type: 'records', r: records.all } satisfies ToClient);
       records.sinks.add(c);
     }
-    const connected = clients.map((c, k) => next<FromClient, 'connected'>(c, 'connected', `client ${k}`));
-    clients.forEach((c, k) => {
+    // One client process after the other, the server's memory read after each: the slope of
+    // memory over connections, besides (after - before) / connections.
+    const conns: Extract<FromClient, { type: 'connected' }>[] = [];
+    const steps: { open: number; rss: number }[] = [{ open: 0, rss: memBefore.rss }];
+    for (let k = 0; k < clients.length; k++) {
+      const c = clients[k]!;
       const firstConn = k * per;
       const count = Math.max(0, Math.min(per, SUBSCRIBERS - firstConn));
+      const reply = next<FromClient, 'connected'>(c, 'connected', `client ${k}`);
       c.send({ type: 'connect', port, first: firstConn, count, concurrency: CONCURRENCY } satisfies ToClient);
-    });
-    const conns = await Promise.all(connected);
+      conns.push(await reply);
+      await sleep(1000);
+      steps.push({ open: conns.reduce((a, x) => a + x.open, 0), rss: (await memMedian(server)).rss });
+    }
     const open = conns.reduce((s, c) => s + c.open, 0);
     const failed = conns.reduce((s, c) => s + c.failed, 0);
-    const connectSeconds = Math.max(...conns.map((c) => c.seconds));
+    const connectSeconds = conns.reduce((a, c) => a + c.seconds, 0);
     console.log(
       `${label}: ${fmt(open)} connections open in ${connectSeconds.toFixed(1)} s (${fmt(failed)} failed)` +
         (failed > 0
@@ -449,6 +459,8 @@ async function measure(
       eld,
       drained,
       threads,
+      slope: slope(steps),
+      steps,
     };
   } finally {
     for (const c of clients) {
@@ -457,6 +469,20 @@ async function measure(
     }
     await Promise.all(clients.map((c) => stop(c, 5000)));
   }
+}
+
+/** Least-squares slope of rss over open. */
+function slope(points: { open: number; rss: number }[]): number {
+  const n = points.length;
+  const mx = points.reduce((a, p) => a + p.open, 0) / n;
+  const my = points.reduce((a, p) => a + p.rss, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.open - mx) * (p.rss - my);
+    den += (p.open - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
 }
 
 function merge(
@@ -799,14 +825,14 @@ function table(outcomes: Outcome[]): void {
   }
   console.log('');
   console.log(
-    'run      | connections | dropped | server CPU | clients CPU | RSS before -> after (MB) | RSS/conn | heap/conn | RSS at end (MB) | loop delay p50/p99/max ms | msgs/stream/s depth/trade/ticker | load',
+    'run      | connections | dropped | server CPU | clients CPU | RSS before -> after (MB) | RSS/conn | slope/conn | heap/conn | RSS at end (MB) | loop delay p50/p99/max ms | msgs/stream/s depth/trade/ticker | load',
   );
   for (const o of outcomes) {
     const n = Math.max(1, o.open);
     console.log(
       `${o.label.padEnd(8)} | ${fmt(o.open).padStart(11)} | ${fmt(o.dropped).padStart(7)} | ${(o.serverCpu * 100).toFixed(0).padStart(9)}% | ` +
         `${(o.clientCpu * 100).toFixed(0).padStart(10)}% | ${`${fmt(o.memBefore.rss / 1e6, 1)} -> ${fmt(o.memAfter.rss / 1e6, 1)}`.padStart(24)} | ` +
-        `${fmt((o.memAfter.rss - o.memBefore.rss) / n).padStart(8)} | ${fmt((o.memAfter.heapUsed - o.memBefore.heapUsed) / n).padStart(9)} | ` +
+        `${fmt((o.memAfter.rss - o.memBefore.rss) / n).padStart(8)} | ${fmt(o.slope).padStart(10)} | ${fmt((o.memAfter.heapUsed - o.memBefore.heapUsed) / n).padStart(9)} | ` +
         `${fmt(o.memEnd.rss / 1e6, 1).padStart(15)} | ${`${fmt(o.eld.p50, 1)}/${fmt(o.eld.p99, 1)}/${fmt(o.eld.max, 1)}`.padStart(24)} | ` +
         `${perStreamRates(o).padStart(33)} | ${o.loadAvg.toFixed(1)}`,
     );
@@ -932,6 +958,10 @@ async function main(): Promise<void> {
       })}`,
   );
   console.log(`platform threads, load and no clients: ${p.loadOnlyThreads}`);
+  for (const x of outcomes)
+    console.log(
+      `${x.label} RSS while connecting (connections: MB): ${x.steps.map((st) => `${fmt(st.open)}: ${fmt(st.rss / 1e6, 1)}`).join(', ')}`,
+    );
   for (const x of outcomes) console.log(`${x.label} threads over the window: ${x.threads}`);
   for (const x of outcomes) {
     if (x.unmatched > 0 || x.negative > 0 || x.failed > 0 || x.dropped > 0)
@@ -975,6 +1005,7 @@ async function main(): Promise<void> {
       tradeP99Millis: ms(o.kinds[KIND_TRADE]!.getValueAtPercentile(99)),
       tradesPerSec: Math.round(p.tradesPerSec),
       gatewayRssMb: Math.round(o.memAfter.rss / 1e5) / 10,
+      bytesPerConnectionSlope: Math.round(o.slope),
       heapBytesPerConnection: Math.round((o.memAfter.heapUsed - o.memBefore.heapUsed) / Math.max(1, o.open)),
       floorBytesPerConnection:
         f === undefined ? null : Math.round((f.memAfter.rss - f.memBefore.rss) / Math.max(1, f.open)),
