@@ -240,7 +240,10 @@ export class Risk {
         }
         // Admitted funds are spendable by the next admissions at once, before the merge credits
         // them: a negative pending (the merge adds it back when it credits free).
-        this.pending[this.slot(cmd.userId) * this.nA + cmd.assetId]! -= cmd.amountUnits;
+        // The slot first: taking it may grow (replace) the arrays, and `this.pending[...] -=`
+        // would otherwise read the old array before the index is computed.
+        const s = this.slot(cmd.userId);
+        this.pending[s * this.nA + cmd.assetId]! -= cmd.amountUnits;
         this.admittedDeposits[cmd.assetId]! += cmd.amountUnits;
         return ResultCode.OK;
       }

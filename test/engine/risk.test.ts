@@ -92,6 +92,17 @@ describe('risk', () => {
     e.risk.checkInvariants();
   });
 
+  it('lets every new account spend its first deposit, also the ones whose arrival grows the tables', () => {
+    const e = new InlineEngine(markets, { makerPpm: 0, takerPpm: 0 });
+    for (let u = 1; u <= 5000; u++) {
+      e.submit(deposit(u, YYY, 10_000));
+      const placed = e.submit(limit(u, Side.BUY, 2_000, 5));
+      assert.deepEqual(kinds(placed), ['OrderAccepted'], `user ${u} can spend its deposit`);
+      assert.deepEqual(balance(e, u, YYY), { assetId: YYY, free: 0, locked: 10_000 });
+    }
+    e.risk.checkInvariants();
+  });
+
   it('settles a trade at the maker price, returns the price improvement, and charges fees to the fee account', () => {
     const e = new InlineEngine(markets, { makerPpm: 1_000, takerPpm: 2_000 });
     e.submit(deposit(1, YYY, 1_000_000));
