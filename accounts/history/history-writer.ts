@@ -96,6 +96,13 @@ export interface WriteOptions {
    * taken first would find the seq short and refuse).
    */
   readonly behind?: { readonly seq: number; readonly written: Promise<void> };
+  /**
+   * Runs once, when the largest statement (the ledger entries) is on its way to the server
+   * and the server is busy with it: the caller's own synchronous work done there (folding and
+   * encoding the next batch) overlaps the database's instead of holding up this write's next
+   * statement.
+   */
+  readonly whileWriting?: () => void;
 }
 
 /**
@@ -144,7 +151,18 @@ export async function writeBatch(
     try {
       if (batch.newOrders !== null) await append(trx, NEW_ORDERS, batch.newOrders);
       if (batch.trades !== null) await append(trx, TRADES, batch.trades);
-      if (batch.ledger !== null) await append(trx, LEDGER, batch.ledger);
+      if (batch.ledger !== null) {
+        const ledger = append(trx, LEDGER, batch.ledger);
+        if (options.whileWriting !== undefined) {
+          // Handled here so a failure while the callback runs is not an unhandled rejection;
+          // the await below still throws it.
+          ledger.catch(() => {});
+          // One turn of the event loop: the statement is handed to the driver and written out.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          options.whileWriting();
+        }
+        await ledger;
+      } else options.whileWriting?.();
     } catch (e) {
       // The rows are there already: another writer of the same name got them in first.
       if ((e as { code?: unknown }).code === UNIQUE_VIOLATION) {

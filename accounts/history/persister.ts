@@ -372,20 +372,40 @@ export class Persister {
       let broken: Error | null = null;
       // Set when a batch in flight fails: no batch starts behind it.
       let failed = false;
+      // The next batch, folded and encoded while a write's ledger statement kept the server
+      // busy (whileWriting). Only a big one: with that much waiting, it is the next batch
+      // whatever arrives meanwhile; a smaller one is folded when it starts, with all that has
+      // arrived by then.
+      let ahead: { batch: EncodedBatch; n: number } | null = null;
+      const prepareAhead = (): void => {
+        if (ahead !== null || this.stopped || broken !== null || failed) return;
+        if (this.queue.wholeCommands(this.maxBatch, offset) < this.behindMin) return;
+        try {
+          ahead = this.prepare(offset, nextLedgerId);
+        } catch (e) {
+          broken = e instanceof Error ? e : new Error(String(e));
+        }
+        const wake = this.wake;
+        this.wake = null;
+        wake?.();
+      };
       while (flights.length > 0 || (!this.stopped && broken === null)) {
         while (flights.length < this.inFlightMax && !this.stopped && broken === null && !failed) {
-          // Behind a batch in flight only a big one: a few events are better taken with all
-          // that arrives until the one ahead commits (many small batches would each pay a
-          // transaction, and a durable commit).
-          if (flights.length > 0 && this.queue.wholeCommands(this.maxBatch, offset) < this.behindMin) break;
-          let next: { batch: EncodedBatch; n: number } | null;
-          try {
-            next = this.prepare(offset, nextLedgerId);
-          } catch (e) {
-            broken = e instanceof Error ? e : new Error(String(e));
-            break;
+          let next: { batch: EncodedBatch; n: number } | null = ahead;
+          ahead = null;
+          if (next === null) {
+            // Behind a batch in flight only a big one: a few events are better taken with all
+            // that arrives until the one ahead commits (many small batches would each pay a
+            // transaction, and a durable commit).
+            if (flights.length > 0 && this.queue.wholeCommands(this.maxBatch, offset) < this.behindMin) break;
+            try {
+              next = this.prepare(offset, nextLedgerId);
+            } catch (e) {
+              broken = e instanceof Error ? e : new Error(String(e));
+              break;
+            }
+            if (next === null) break;
           }
-          if (next === null) break;
           const { batch, n } = next;
           // Durable when nothing whole waits behind this batch (the persister is about to go
           // idle, so all it wrote is on disk when it does) or when the last durable commit is
@@ -394,11 +414,12 @@ export class Persister {
             this.queue.wholeCommands(1, offset + n) === 0 ||
             performance.now() - this.lastDurableAt >= this.durableEveryMs;
           if (durable) this.lastDurableAt = performance.now();
-          const ahead = flights.at(-1);
+          const before = flights.at(-1);
           const started = performance.now();
           const done = writeBatch(this.db, this.consumerName, expected, batch, {
             durable,
-            ...(ahead === undefined ? {} : { behind: { seq: ahead.expected, written: ahead.done } }),
+            ...(before === undefined ? {} : { behind: { seq: before.expected, written: before.done } }),
+            whileWriting: prepareAhead,
           });
           // Handled when its turn comes; until then a failure must not be an unhandled rejection.
           done.catch(() => {
