@@ -4,6 +4,8 @@
  * stops the start instead of running with a surprise.
  */
 import path from 'node:path';
+import type { RateLimitSettings } from '../gateway/auth/rate-limit.ts';
+import { gatewaySettingsFromEnv } from '../gateway/http/settings.ts';
 
 export const ROLES = ['gateway', 'core', 'persister'] as const;
 export type Role = (typeof ROLES)[number];
@@ -48,6 +50,10 @@ export interface PlatformConfig {
   readonly takerPpm: number;
   /** Trust X-Forwarded-For for client addresses (CROSSBOOK_TRUST_PROXY, false). */
   readonly trustProxy: boolean;
+  /** Binance's rate limits as configured (CROSSBOOK_RATE_*, docs/GATEWAY.md; default Binance's own). */
+  readonly rateLimits: RateLimitSettings;
+  /** Largest request body (CROSSBOOK_BODY_LIMIT_BYTES, 65536). */
+  readonly bodyLimitBytes: number;
   /** pino level (LOG_LEVEL, info). */
   readonly logLevel: LogLevel;
 }
@@ -128,6 +134,12 @@ export function loadConfig(
     );
   if (coreAddress !== undefined && !/^[\w.-]+:\d{1,5}$/.test(coreAddress))
     throw new ConfigError(`CROSSBOOK_CORE_ADDRESSES=${coreAddress}: must be host:port`);
+  let gateway: ReturnType<typeof gatewaySettingsFromEnv>;
+  try {
+    gateway = gatewaySettingsFromEnv(env);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
   return {
     roles,
     dataDir: path.resolve(env.CROSSBOOK_DATA_DIR || 'data'),
@@ -149,6 +161,8 @@ export function loadConfig(
     makerPpm: int(env, 'CROSSBOOK_MAKER_PPM', 1000, 0, 100_000),
     takerPpm: int(env, 'CROSSBOOK_TAKER_PPM', 1000, 0, 100_000),
     trustProxy: bool(env, 'CROSSBOOK_TRUST_PROXY', false),
+    rateLimits: gateway.rateLimits,
+    bodyLimitBytes: gateway.bodyLimitBytes,
     logLevel: logLevel(env.LOG_LEVEL),
   };
 }

@@ -352,6 +352,8 @@ export async function startPlatform(
         markets,
         apiKeys: parts.apiKeys,
         trustProxy: config.trustProxy,
+        rateLimits: config.rateLimits,
+        bodyLimitBytes: config.bodyLimitBytes,
         routes: [healthRoute([...roles], () => client.connected), ...admin, ...wiring.routes],
         logger: logger.child({ part: 'gateway' }),
       });

@@ -26,6 +26,28 @@ describe('platform settings', () => {
     );
   });
 
+  it('takes the rate limits, body limit, bus prefix and Kinesis stream from the environment', () => {
+    const d = loadConfig({});
+    assert.equal(d.rateLimits.orders[0]!.limit, 100);
+    assert.equal(d.bodyLimitBytes, 65536);
+    assert.equal(d.busPrefix, 'crossbook:');
+    assert.equal(d.kinesisStream, undefined);
+    const c = loadConfig({
+      CROSSBOOK_RATE_ORDERS_PER_10S: '5',
+      CROSSBOOK_RATE_WEIGHT_PER_MINUTE: '1200',
+      CROSSBOOK_BODY_LIMIT_BYTES: '4096',
+      CROSSBOOK_BUS_PREFIX: 'staging:',
+      CROSSBOOK_KINESIS_STREAM: 'md',
+    });
+    assert.equal(c.rateLimits.orders[0]!.limit, 5);
+    assert.equal(c.rateLimits.requestWeight[0]!.limit, 1200);
+    assert.equal(c.bodyLimitBytes, 4096);
+    assert.equal(c.busPrefix, 'staging:');
+    assert.equal(c.kinesisStream, 'md');
+    assert.throws(() => loadConfig({ CROSSBOOK_RATE_ORDERS_PER_10S: 'lots' }), ConfigError);
+    assert.throws(() => loadConfig({ CROSSBOOK_BUS_PREFIX: 'has space' }), /CROSSBOOK_BUS_PREFIX/);
+  });
+
   it('refuses what it cannot use, naming the setting', () => {
     const bad: [NodeJS.ProcessEnv, string[], RegExp][] = [
       [{}, ['--roles', 'matcher'], /unknown role "matcher"/],
