@@ -131,9 +131,12 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-/** utime + stime (seconds) per thread of a process: tid -> [name, seconds]. */
-function threadCpu(pid: number | undefined): Map<number, [string, number]> {
-  const out = new Map<number, [string, number]>();
+/**
+ * Per thread of a process: tid -> [name, CPU seconds (utime + stime), seconds spent runnable but
+ * waiting for a CPU (schedstat's run-queue wait)].
+ */
+function threadCpu(pid: number | undefined): Map<number, [string, number, number]> {
+  const out = new Map<number, [string, number, number]>();
   if (pid === undefined) return out;
   try {
     for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
@@ -141,7 +144,13 @@ function threadCpu(pid: number | undefined): Map<number, [string, number]> {
         const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
         const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
         const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        out.set(Number(tid), [name, (Number(f[11]) + Number(f[12])) / CLK_TCK]);
+        let wait = 0;
+        try {
+          wait = Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+        } catch {
+          // no schedstat on this kernel
+        }
+        out.set(Number(tid), [name, (Number(f[11]) + Number(f[12])) / CLK_TCK, wait]);
       } catch {
         // the thread ended
       }
@@ -152,20 +161,33 @@ function threadCpu(pid: number | undefined): Map<number, [string, number]> {
   return out;
 }
 
-/** CPU share per thread between two `threadCpu` readings over `seconds`, busiest first, as text. */
+/**
+ * CPU share per thread between two `threadCpu` readings over `seconds`, busiest first, as text;
+ * the main thread (tid = pid) also with the share of the time it waited for a CPU.
+ */
 function threadShares(
   pid: number | undefined,
-  a: Map<number, [string, number]>,
-  b: Map<number, [string, number]>,
+  a: Map<number, [string, number, number]>,
+  b: Map<number, [string, number, number]>,
   seconds: number,
 ): string {
-  const rows: [string, number][] = [];
-  for (const [tid, [name, cpu]] of b)
-    rows.push([tid === pid ? 'main' : `${name}#${tid}`, (cpu - (a.get(tid)?.[1] ?? 0)) / seconds]);
+  const rows: [string, number, number][] = [];
+  for (const [tid, [name, cpu, wait]] of b) {
+    const before = a.get(tid);
+    rows.push([
+      tid === pid ? 'main' : `${name}#${tid}`,
+      (cpu - (before?.[1] ?? 0)) / seconds,
+      (wait - (before?.[2] ?? 0)) / seconds,
+    ]);
+  }
   return rows
     .filter((r) => r[1] >= 0.005)
     .sort((x, y) => y[1] - x[1])
-    .map(([n, c]) => `${n} ${(c * 100).toFixed(0)}%`)
+    .map(([n, c, w]) =>
+      n === 'main'
+        ? `main ${(c * 100).toFixed(0)}% (runnable, waiting for a CPU: ${(w * 100).toFixed(0)}%)`
+        : `${n} ${(c * 100).toFixed(0)}%`,
+    )
     .join(', ');
 }
 
