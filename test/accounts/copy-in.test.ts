@@ -87,6 +87,27 @@ describe('COPY text for the persister', () => {
             ROWS,
           );
         });
+        // More than one CopyData message's worth (256 KiB).
+        await adb.db.transaction().execute(async (trx) => {
+          await sql.raw(`${TABLE} on commit drop`).execute(trx);
+          const w = new CopyRows();
+          for (let i = 1; i <= 30_000; i++) {
+            w.int(i);
+            w.int(i * 7);
+            w.text(`row ${i} of a long enough text`);
+            w.endRow();
+          }
+          assert.ok(w.bytes().length > 3 * 256 * 1024);
+          assert.equal(await copyIn(trx, 'copy_check (id, n, t)', w.bytes()), 30_000);
+          const { rows } = await sql<{ count: string; sum: string; last: string }>`
+            select count(*)::text as count, sum(n)::text as sum, max(t) filter (where id = 30000) as last
+            from copy_check`.execute(trx);
+          assert.deepEqual(rows[0], {
+            count: '30000',
+            sum: String((7 * 30_000 * 30_001) / 2),
+            last: 'row 30000 of a long enough text',
+          });
+        });
         await assert.rejects(
           adb.db.transaction().execute(async (trx) => {
             await sql.raw(`${TABLE} on commit drop`).execute(trx);
