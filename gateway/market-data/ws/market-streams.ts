@@ -139,6 +139,8 @@ interface Liveness {
   ws: uWS.WebSocket<Connection> | undefined;
   openedAt: number;
   lastPong: number;
+  /** When this connection is pinged next: every pingIntervalMs from a random first moment. */
+  pingAt: number;
   windowStart: number;
   windowCount: number;
   closeReason: CloseReason | undefined;
@@ -207,7 +209,6 @@ export class MarketStreams {
   /** The liveness records of listen-key connections (their user data is the listen-key piece's). */
   readonly #keyLive = new Map<ListenKeyConnection, Liveness>();
   #timer: NodeJS.Timeout | undefined;
-  #lastPing = 0;
   #closed = false;
   #connections = 0;
   #subscriptions = 0;
@@ -274,8 +275,12 @@ export class MarketStreams {
       ...common,
       upgrade: (res, req, context) => this.#upgrade(res, req, context, true, ''),
     });
-    const tick = Math.max(10, Math.min(this.#pingIntervalMs, this.#pongTimeoutMs, this.#maxLifetimeMs));
-    this.#lastPing = this.#now();
+    // A twentieth of the shortest period: each pass pings only the connections due, so that
+    // 10,000 pings are not one stall of the event loop every 20 s.
+    const tick = Math.max(
+      10,
+      Math.floor(Math.min(this.#pingIntervalMs, this.#pongTimeoutMs, this.#maxLifetimeMs) / 20),
+    );
     this.#timer = setInterval(() => this.#checkLiveness(), tick);
     this.#timer.unref();
   }
@@ -453,10 +458,20 @@ export class MarketStreams {
       ws: undefined,
       openedAt: now,
       lastPong: now,
+      pingAt: this.#firstPing(now),
       windowStart: now,
       windowCount: 0,
       closeReason: undefined,
     };
+  }
+
+  /**
+   * A new connection's first ping: somewhere in the second half of an interval, so that the
+   * pings of connections opened together (a reconnect storm, a benchmark) are spread over the
+   * interval instead of all going out in one pass of the timer.
+   */
+  #firstPing(now: number): number {
+    return now + Math.ceil(this.#pingIntervalMs * (0.5 + 0.5 * Math.random()));
   }
 
   // --- connection events ----------------------------------------------------------------------
@@ -469,6 +484,7 @@ export class MarketStreams {
         ws,
         openedAt: now,
         lastPong: now,
+        pingAt: this.#firstPing(now),
         windowStart: now,
         windowCount: 0,
         closeReason: undefined,
@@ -482,6 +498,7 @@ export class MarketStreams {
     conn.ws = ws;
     conn.openedAt = now;
     conn.lastPong = now;
+    conn.pingAt = this.#firstPing(now);
     conn.windowStart = now;
     this.#live.add(conn);
     this.#connections++;
@@ -601,17 +618,18 @@ export class MarketStreams {
     l.ws.end(code, msg);
   }
 
-  /** Pings every connection when due; closes those silent too long or open too long. */
+  /** Pings the connections whose ping is due; closes those silent too long or open too long. */
   #checkLiveness(): void {
     const now = this.#now();
-    const pingDue = now - this.#lastPing >= this.#pingIntervalMs;
-    if (pingDue) this.#lastPing = now;
     for (const l of this.#live) {
       if (now - l.openedAt >= this.#maxLifetimeMs)
         this.#end(l, 'lifetime', CLOSE_LIFETIME, 'Connection lifetime reached; reconnect');
       else if (now - l.lastPong >= this.#pongTimeoutMs)
         this.#end(l, 'liveness', CLOSE_PONG_TIMEOUT, 'No pong received in time');
-      else if (pingDue && l.ws !== undefined) l.ws.ping();
+      else if (now >= l.pingAt && l.ws !== undefined) {
+        l.pingAt = now + this.#pingIntervalMs;
+        l.ws.ping();
+      }
     }
   }
 
