@@ -1345,10 +1345,15 @@ if (isMainThread)
       const fail = (m: string) => {
         if (failures.length < 20) failures.push(m);
       };
+      let wsIp = 0;
       const open = (url: string): Promise<WebSocket | null> =>
         new Promise((resolve) => {
+          // An address of its own: a malformed X-Forwarded-For shares one rate-limit bucket with
+          // every other malformed one, which the HTTP fuzz may have driven into a ban (a 429/418
+          // refusal of the upgrade is the limiter working, not a failure to find).
+          wsIp = (wsIp + 1) & 65535;
           const ws = new WebSocket(url, {
-            headers: { 'x-forwarded-for': forwardedFor(rng) ?? '10.255.0.3' },
+            headers: { 'x-forwarded-for': `10.2.${wsIp >> 8}.${wsIp & 255}` },
           });
           ws.binaryType = 'arraybuffer';
           ws.addEventListener('open', () => resolve(ws), { once: true });
