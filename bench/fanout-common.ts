@@ -217,6 +217,21 @@ export type ToServer =
   /** Floor only: publish `entries` (flat: offsetMicros, stream, payloadBytes) from `startAt` (monotonic µs). */
   | { readonly type: 'replay'; readonly startAt: number; readonly entries: number[] };
 
+/** The memory of this process after two full GCs (with --expose-gc), as a server child reports it. */
+export function memoryReport(): Extract<FromServer, { type: 'mem' }> {
+  const g = (globalThis as { gc?: () => void }).gc;
+  g?.();
+  g?.();
+  const u = process.memoryUsage();
+  return {
+    type: 'mem',
+    rss: u.rss,
+    heapUsed: u.heapUsed,
+    external: u.external,
+    arrayBuffers: u.arrayBuffers,
+  };
+}
+
 /** Server child -> driver. */
 export type FromServer =
   | { readonly type: 'ready'; readonly port: number }

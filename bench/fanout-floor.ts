@@ -19,6 +19,7 @@ import {
   type FromServer,
   KIND_DEPTH,
   KIND_TRADE,
+  memoryReport,
   monoMicros,
   STREAMS,
   STREAMS_PER_SYMBOL,
@@ -153,20 +154,9 @@ process.on('message', (m: ToServer) => {
     case 'replay':
       replay(m.startAt, m.entries);
       return;
-    case 'mem': {
-      const g = (globalThis as { gc?: () => void }).gc;
-      g?.();
-      g?.();
-      const u = process.memoryUsage();
-      send({
-        type: 'mem',
-        rss: u.rss,
-        heapUsed: u.heapUsed,
-        external: u.external,
-        arrayBuffers: u.arrayBuffers,
-      });
+    case 'mem':
+      send(memoryReport());
       return;
-    }
     case 'stats':
       send({ type: 'stats', stats: {} });
       return;

@@ -56,6 +56,7 @@ import {
   KIND_TICKER,
   KIND_TRADE,
   MID_TICKS,
+  memoryReport,
   monoMicros,
   STREAMS,
   STREAMS_PER_SYMBOL,
@@ -424,20 +425,9 @@ process.on('message', (m: ToServer) => {
     case 'eld':
       send({ type: 'eld', ...eventLoopDelay(eld) });
       return;
-    case 'mem': {
-      const g = (globalThis as { gc?: () => void }).gc;
-      g?.();
-      g?.();
-      const u = process.memoryUsage();
-      send({
-        type: 'mem',
-        rss: u.rss,
-        heapUsed: u.heapUsed,
-        external: u.external,
-        arrayBuffers: u.arrayBuffers,
-      });
+    case 'mem':
+      send(memoryReport());
       return;
-    }
     case 'load':
       startLoad(m.tradesPerSec);
       return;

@@ -55,6 +55,7 @@
  * The table goes to stdout, then one JSON line (the last line):
  * {"bench":"fanout","subscribers":N,"messagesPerSec":N,"deliveredFraction":N,"p50Millis":N,"p99Millis":N,"floorP99Millis":N,"bytesPerConnection":N,...}
  */
+
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -63,7 +64,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import {
   type ClientResult,
   combinedBytes,
@@ -80,6 +80,7 @@ import {
   type ToClient,
   type ToServer,
 } from './fanout-common.ts';
+import { dropDatabase, freshDatabase } from './postgres-db.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
@@ -627,7 +628,7 @@ async function runPlatform(root: string): Promise<PlatformRun> {
     CROSSBOOK_ADMIN_TOKEN: randomBytes(24).toString('base64url'),
     LOG_LEVEL: 'warn',
   });
-  if (DATABASE === 'postgres') env.DATABASE_URL = await freshPostgres();
+  if (DATABASE === 'postgres') env.DATABASE_URL = await freshDatabase(PG_URL, PG_DB);
   const nodeArgs = ['--expose-gc'];
   if (PROFILE_DIR !== undefined) {
     fs.mkdirSync(PROFILE_DIR, { recursive: true });
@@ -724,7 +725,7 @@ async function runPlatform(root: string): Promise<PlatformRun> {
   } finally {
     await stop(server);
     await cleanRedis(prefix);
-    if (DATABASE === 'postgres') await dropPostgres();
+    if (DATABASE === 'postgres') await dropDatabase(PG_URL, PG_DB);
   }
 }
 
@@ -754,33 +755,6 @@ async function runFloor(root: string, schedule: number[]): Promise<Outcome> {
     return outcome;
   } finally {
     await stop(server);
-  }
-}
-
-/** A fresh database of this benchmark's own on FANOUT_PG_URL's server; its URL. */
-async function freshPostgres(): Promise<string> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${PG_DB} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${PG_DB}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(PG_URL);
-  url.pathname = `/${PG_DB}`;
-  return url.toString();
-}
-
-async function dropPostgres(): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  try {
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS ${PG_DB} WITH (FORCE)`);
-  } catch (e) {
-    console.log(`postgres: could not drop ${PG_DB}: ${(e as Error).message}`);
-  } finally {
-    await client.end().catch(() => {});
   }
 }
 

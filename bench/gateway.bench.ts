@@ -49,6 +49,7 @@
  * The table goes to stdout, then one JSON line (the last line):
  * {"bench":"gateway","ordersPerSec":N,"p50Millis":N,"p99Millis":N,"p999Millis":N,"helloWorldRps":N,"fsyncP99Millis":N,...}
  */
+
 import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -58,9 +59,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
-import pg from 'pg';
 import { serverClockOffset } from './gateway-clock.ts';
 import type { LoadMessage, LoadResult, LoadRun, LoadUser } from './gateway-protocol.ts';
+import { freshDatabase } from './postgres-db.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
@@ -404,20 +405,6 @@ async function runLoad(
 // ---------------------------------------------------------------------------------------------
 // The platform
 
-async function freshPostgres(): Promise<string> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${PG_DB} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${PG_DB}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(PG_URL);
-  url.pathname = `/${PG_DB}`;
-  return url.toString();
-}
-
 async function createUsers(origin: string, token: string, count: number): Promise<LoadUser[]> {
   const users: LoadUser[] = new Array(count);
   let next = 0;
@@ -546,7 +533,7 @@ async function main(): Promise<void> {
     CROSSBOOK_TRUST_PROXY: 'true',
     LOG_LEVEL: 'warn',
   });
-  if (DATABASE === 'postgres') env.DATABASE_URL = await freshPostgres();
+  if (DATABASE === 'postgres') env.DATABASE_URL = await freshDatabase(PG_URL, PG_DB);
   const nodeArgs =
     PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`];
   const t0 = performance.now();
