@@ -45,6 +45,8 @@ export interface PlatformConfig {
   readonly fsync: boolean;
   /** Commands between snapshots (CROSSBOOK_SNAPSHOT_EVERY, 1000000). */
   readonly snapshotEvery: number;
+  /** While it keeps up, the persister starts a batch at most this often (CROSSBOOK_PERSISTER_LINGER_MS, 20). */
+  readonly persisterLingerMs: number;
   /** Default fees in parts per million (CROSSBOOK_MAKER_PPM / CROSSBOOK_TAKER_PPM, 1000 = 0.1%). */
   readonly makerPpm: number;
   readonly takerPpm: number;
@@ -158,6 +160,7 @@ export function loadConfig(
     adminToken: env.CROSSBOOK_ADMIN_TOKEN || undefined,
     fsync: bool(env, 'CROSSBOOK_FSYNC', true),
     snapshotEvery: int(env, 'CROSSBOOK_SNAPSHOT_EVERY', 1_000_000, 0, Number.MAX_SAFE_INTEGER),
+    persisterLingerMs: int(env, 'CROSSBOOK_PERSISTER_LINGER_MS', 20, 0, 60_000),
     makerPpm: int(env, 'CROSSBOOK_MAKER_PPM', 1000, 0, 100_000),
     takerPpm: int(env, 'CROSSBOOK_TAKER_PPM', 1000, 0, 100_000),
     trustProxy: bool(env, 'CROSSBOOK_TRUST_PROXY', false),

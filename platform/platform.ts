@@ -219,6 +219,7 @@ export async function startPlatform(
     let persister: Persister | null = null;
     if (roles.has('persister')) {
       persister = await Persister.open(db.db, markets, {
+        lingerMs: config.persisterLingerMs,
         onError: (e) => logger.error({ err: e }, 'the persister stopped: restart the process to resume'),
       });
       const p = persister;

@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import type { AccountsDb } from '../../accounts/db/database.ts';
 import { EXTERNAL_ACCOUNT, FEE_ACCOUNT } from '../../accounts/db/schema.ts';
 import { HistoryStreamError } from '../../accounts/history/batch-rows.ts';
-import { PersisterStateError } from '../../accounts/history/history-writer.ts';
+import { PersisterStateError, readProgress } from '../../accounts/history/history-writer.ts';
 import { type CommittedBatch, Persister } from '../../accounts/history/persister.ts';
 import {
   type CommandInput,
@@ -442,6 +442,40 @@ describe('persister', () => {
         batches.reduce((n, b) => n + b.events, 0),
         2 + 5 + 11,
       );
+    });
+
+    it('lingers with a small batch while it keeps up, never with half a batch waiting, nor at close', async () => {
+      const batches: CommittedBatch[] = [];
+      // A minute of linger: anything written before it runs out was written without waiting.
+      const p = await Persister.open(adb.db, markets, {
+        maxBatch: 4,
+        lingerMs: 60_000,
+        onCommit: (b) => batches.push(b),
+      });
+      const { send } = driver(p.listener);
+      const deposit = (n: number) =>
+        send({ kind: 'Deposit', userId: userId(n), assetId: 0, amountUnits: 10 ** 8, refId: n });
+      deposit(1); // one event; the first batch goes at once
+      await p.flushed(1);
+      deposit(2); // one event, under half of maxBatch: it waits
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(p.lag().committedSeq, 1);
+      assert.equal(p.lag().pendingEvents, 1);
+      deposit(3); // two waiting: half of maxBatch, written now
+      await p.flushed(3);
+      deposit(4);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(p.lag().committedSeq, 3);
+      await p.close(); // writes what lingers
+      assert.deepEqual(
+        batches.map((b) => [b.firstSeq, b.lastSeq]),
+        [
+          [1, 1],
+          [2, 3],
+          [4, 4],
+        ],
+      );
+      assert.equal((await readProgress(adb.db, 'history')).lastSeq, 4);
     });
 
     it('stops at a gap in the stream and rejects those waiting for what is missing', async () => {
