@@ -26,12 +26,14 @@ describe('platform settings', () => {
     );
   });
 
-  it('takes the rate limits, body limit, bus prefix and Kinesis stream from the environment', () => {
+  it('takes the rate limits, body limit, bus prefix, Kinesis stream and persister linger from the environment', () => {
     const d = loadConfig({});
     assert.equal(d.rateLimits.orders[0]!.limit, 100);
     assert.equal(d.bodyLimitBytes, 65536);
     assert.equal(d.busPrefix, 'crossbook:');
     assert.equal(d.kinesisStream, undefined);
+    assert.equal(d.persisterLingerMs, 20);
+    assert.equal(loadConfig({ CROSSBOOK_PERSISTER_LINGER_MS: '0' }).persisterLingerMs, 0);
     const c = loadConfig({
       CROSSBOOK_RATE_ORDERS_PER_10S: '5',
       CROSSBOOK_RATE_WEIGHT_PER_MINUTE: '1200',
@@ -56,6 +58,7 @@ describe('platform settings', () => {
       [{ PORT: '80a' }, [], /PORT=80a/],
       [{ PORT: '70000' }, [], /PORT=70000/],
       [{ CROSSBOOK_FSYNC: 'maybe' }, [], /CROSSBOOK_FSYNC=maybe: must be true or false/],
+      [{ CROSSBOOK_PERSISTER_LINGER_MS: '-5' }, [], /CROSSBOOK_PERSISTER_LINGER_MS=-5/],
       [{}, ['--verbose'], /unknown argument --verbose/],
       [{}, ['--roles'], /needs a value/],
     ];
