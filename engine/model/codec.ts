@@ -950,181 +950,197 @@ export function eventKindAt(v: RecordViews, index: number): number {
 }
 
 /** Reads record `index` of `v` as an event. Throws RecordError for an unknown kind. */
+const FUNDS_EVENT_NAMES = {
+  10: 'FundsDeposited',
+  11: 'WithdrawalHeld',
+  12: 'WithdrawalSettled',
+  13: 'WithdrawalReleased',
+} as const;
+
 export function decodeEvent(v: RecordViews, index: number): EngineEvent {
   if (index < 0 || index >= v.records)
     throw new RecordError(`record ${index} is outside 0..${v.records - 1}`);
   const b = index * RECORD_BYTES;
   const f = index * F64_PER_RECORD;
   const u8 = v.u8;
-  const x = (slot: number): number => v.f64[f + slot]!;
-  const base = {
-    seq: x(2) as Seq,
-    tsMicros: x(3),
-    symbolId: v.u32[index * U32_PER_RECORD + 2]! as SymbolId,
-  };
-  const cid = (): string => readAscii(u8, b + 112, 'clientOrderId', index);
+  // No closures, no spread: one object per event, built in one literal (this runs for every
+  // event the persister, the user data hub and the link decode).
+  const f64 = v.f64;
+  const sym = v.u32[index * U32_PER_RECORD + 2]! as SymbolId;
   const code = v.u16[index * U16_PER_RECORD + 6]! as ResultCode;
   const kind = u8[b]!;
   switch (kind) {
     case EventKind.OrderAccepted:
       return {
         kind: 'OrderAccepted',
-        ...base,
-        userId: x(4) as UserId,
-        orderId: x(5) as OrderId,
+        seq: f64[f + 2]! as Seq,
+        tsMicros: f64[f + 3]!,
+        symbolId: sym,
+        userId: f64[f + 4]! as UserId,
+        orderId: f64[f + 5]! as OrderId,
         side: u8[b + 1]! as Side,
         orderType: u8[b + 2]! as OrderType,
         timeInForce: u8[b + 3]! as TimeInForce,
         stpMode: u8[b + 4]! as StpMode,
-        priceTicks: x(6),
-        qtyLots: x(7),
-        quoteQtyUnits: x(8),
-        clientOrderId: cid(),
+        priceTicks: f64[f + 6]!,
+        qtyLots: f64[f + 7]!,
+        quoteQtyUnits: f64[f + 8]!,
+        clientOrderId: readAscii(u8, b + 112, 'clientOrderId', index),
       };
     case EventKind.OrderRejected:
       return {
         kind: 'OrderRejected',
-        ...base,
-        userId: x(4) as UserId,
-        orderId: x(5) as OrderId,
+        seq: f64[f + 2]! as Seq,
+        tsMicros: f64[f + 3]!,
+        symbolId: sym,
+        userId: f64[f + 4]! as UserId,
+        orderId: f64[f + 5]! as OrderId,
         side: u8[b + 1]! as Side,
         orderType: u8[b + 2]! as OrderType,
         code,
-        clientOrderId: cid(),
+        clientOrderId: readAscii(u8, b + 112, 'clientOrderId', index),
       };
     case EventKind.CancelRejected:
     case EventKind.AmendRejected:
       return {
         kind: kind === EventKind.CancelRejected ? 'CancelRejected' : 'AmendRejected',
-        ...base,
-        userId: x(4) as UserId,
-        orderId: x(5) as OrderId,
+        seq: f64[f + 2]! as Seq,
+        tsMicros: f64[f + 3]!,
+        symbolId: sym,
+        userId: f64[f + 4]! as UserId,
+        orderId: f64[f + 5]! as OrderId,
         code,
-        clientOrderId: cid(),
+        clientOrderId: readAscii(u8, b + 112, 'clientOrderId', index),
       };
     case EventKind.TradeExecuted:
       return {
         kind: 'TradeExecuted',
-        ...base,
-        tradeId: x(8) as TradeId,
-        priceTicks: x(6),
-        qtyLots: x(7),
+        seq: f64[f + 2]! as Seq,
+        tsMicros: f64[f + 3]!,
+        symbolId: sym,
+        tradeId: f64[f + 8]! as TradeId,
+        priceTicks: f64[f + 6]!,
+        qtyLots: f64[f + 7]!,
         takerSide: u8[b + 1]! as Side,
-        takerUserId: x(4) as UserId,
-        takerOrderId: x(5) as OrderId,
-        takerRemainingLots: x(9),
-        makerUserId: x(10) as UserId,
-        makerOrderId: x(11) as OrderId,
-        makerRemainingLots: x(12),
+        takerUserId: f64[f + 4]! as UserId,
+        takerOrderId: f64[f + 5]! as OrderId,
+        takerRemainingLots: f64[f + 9]!,
+        makerUserId: f64[f + 10]! as UserId,
+        makerOrderId: f64[f + 11]! as OrderId,
+        makerRemainingLots: f64[f + 12]!,
       };
     case EventKind.OrderCanceled:
       return {
         kind: 'OrderCanceled',
-        ...base,
-        userId: x(4) as UserId,
-        orderId: x(5) as OrderId,
+        seq: f64[f + 2]! as Seq,
+        tsMicros: f64[f + 3]!,
+        symbolId: sym,
+        userId: f64[f + 4]! as UserId,
+        orderId: f64[f + 5]! as OrderId,
         side: u8[b + 1]! as Side,
-        priceTicks: x(6),
-        canceledLots: x(7),
-        filledLots: x(8),
+        priceTicks: f64[f + 6]!,
+        canceledLots: f64[f + 7]!,
+        filledLots: f64[f + 8]!,
         reason: u8[b + 5]! as CancelReason,
-        clientOrderId: cid(),
+        clientOrderId: readAscii(u8, b + 112, 'clientOrderId', index),
       };
     case EventKind.OrderExpired:
       return {
         kind: 'OrderExpired',
-        ...base,
-        userId: x(4) as UserId,
-        orderId: x(5) as OrderId,
+        seq: f64[f + 2]! as Seq,
+        tsMicros: f64[f + 3]!,
+        symbolId: sym,
+        userId: f64[f + 4]! as UserId,
+        orderId: f64[f + 5]! as OrderId,
         side: u8[b + 1]! as Side,
-        expiredLots: x(7),
-        expiredQuoteUnits: x(8),
+        expiredLots: f64[f + 7]!,
+        expiredQuoteUnits: f64[f + 8]!,
         reason: u8[b + 5]! as ExpiryReason,
       };
     case EventKind.OrderAmended:
       return {
         kind: 'OrderAmended',
-        ...base,
-        userId: x(4) as UserId,
-        orderId: x(5) as OrderId,
+        seq: f64[f + 2]! as Seq,
+        tsMicros: f64[f + 3]!,
+        symbolId: sym,
+        userId: f64[f + 4]! as UserId,
+        orderId: f64[f + 5]! as OrderId,
         side: u8[b + 1]! as Side,
-        priceTicks: x(6),
-        qtyLots: x(7),
-        remainingLots: x(8),
+        priceTicks: f64[f + 6]!,
+        qtyLots: f64[f + 7]!,
+        remainingLots: f64[f + 8]!,
         keptPriority: (u8[b + 6]! & 1) === 1,
-        clientOrderId: cid(),
+        clientOrderId: readAscii(u8, b + 112, 'clientOrderId', index),
       };
     case EventKind.SelfTradePrevented:
       return {
         kind: 'SelfTradePrevented',
-        ...base,
-        preventedMatchId: x(8) as PreventedMatchId,
+        seq: f64[f + 2]! as Seq,
+        tsMicros: f64[f + 3]!,
+        symbolId: sym,
+        preventedMatchId: f64[f + 8]! as PreventedMatchId,
         stpMode: u8[b + 4]! as StpMode,
-        priceTicks: x(6),
-        userId: x(4) as UserId,
-        takerOrderId: x(5) as OrderId,
-        takerPreventedLots: x(7),
-        takerRemainingLots: x(9),
-        makerOrderId: x(11) as OrderId,
-        makerPreventedLots: x(13),
-        makerRemainingLots: x(12),
+        priceTicks: f64[f + 6]!,
+        userId: f64[f + 4]! as UserId,
+        takerOrderId: f64[f + 5]! as OrderId,
+        takerPreventedLots: f64[f + 7]!,
+        takerRemainingLots: f64[f + 9]!,
+        makerOrderId: f64[f + 11]! as OrderId,
+        makerPreventedLots: f64[f + 13]!,
+        makerRemainingLots: f64[f + 12]!,
       };
     case EventKind.FundsDeposited:
     case EventKind.WithdrawalHeld:
     case EventKind.WithdrawalSettled:
     case EventKind.WithdrawalReleased: {
-      const names = {
-        10: 'FundsDeposited',
-        11: 'WithdrawalHeld',
-        12: 'WithdrawalSettled',
-        13: 'WithdrawalReleased',
-      } as const;
       return {
-        kind: names[kind],
-        seq: base.seq,
-        tsMicros: base.tsMicros,
-        userId: x(4) as UserId,
-        assetId: base.symbolId,
-        amountUnits: x(6),
-        refId: x(5),
-        freeUnits: x(7),
-        lockedUnits: x(8),
+        kind: FUNDS_EVENT_NAMES[kind],
+        seq: f64[f + 2]! as Seq,
+        tsMicros: f64[f + 3]!,
+        userId: f64[f + 4]! as UserId,
+        assetId: sym,
+        amountUnits: f64[f + 6]!,
+        refId: f64[f + 5]!,
+        freeUnits: f64[f + 7]!,
+        lockedUnits: f64[f + 8]!,
       };
     }
     case EventKind.FundsRejected:
       return {
         kind: 'FundsRejected',
-        seq: base.seq,
-        tsMicros: base.tsMicros,
-        userId: x(4) as UserId,
-        assetId: base.symbolId,
-        amountUnits: x(6),
-        refId: x(5),
+        seq: f64[f + 2]! as Seq,
+        tsMicros: f64[f + 3]!,
+        userId: f64[f + 4]! as UserId,
+        assetId: sym,
+        amountUnits: f64[f + 6]!,
+        refId: f64[f + 5]!,
         commandKind: u8[b + 5]!,
         code,
       };
     case EventKind.TradeSettled:
       return {
         kind: 'TradeSettled',
-        ...base,
-        tradeId: x(6) as TradeId,
-        buyerUserId: x(4) as UserId,
-        buyerOrderId: x(11) as OrderId,
-        sellerUserId: x(5) as UserId,
-        sellerOrderId: x(12) as OrderId,
-        baseUnits: x(7),
-        quoteUnits: x(8),
-        buyerFeeUnits: x(9),
-        sellerFeeUnits: x(10),
+        seq: f64[f + 2]! as Seq,
+        tsMicros: f64[f + 3]!,
+        symbolId: sym,
+        tradeId: f64[f + 6]! as TradeId,
+        buyerUserId: f64[f + 4]! as UserId,
+        buyerOrderId: f64[f + 11]! as OrderId,
+        sellerUserId: f64[f + 5]! as UserId,
+        sellerOrderId: f64[f + 12]! as OrderId,
+        baseUnits: f64[f + 7]!,
+        quoteUnits: f64[f + 8]!,
+        buyerFeeUnits: f64[f + 9]!,
+        sellerFeeUnits: f64[f + 10]!,
       };
     case EventKind.FeeRatesSet:
       return {
         kind: 'FeeRatesSet',
-        seq: base.seq,
-        tsMicros: base.tsMicros,
-        userId: x(4) as UserId,
-        makerPpm: x(6),
-        takerPpm: x(7),
+        seq: f64[f + 2]! as Seq,
+        tsMicros: f64[f + 3]!,
+        userId: f64[f + 4]! as UserId,
+        makerPpm: f64[f + 6]!,
+        takerPpm: f64[f + 7]!,
       };
     default:
       throw new RecordError(`record ${index}: unknown event kind ${kind}`);
