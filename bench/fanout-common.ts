@@ -215,7 +215,9 @@ export type ToServer =
   /** Restart the event loop delay histogram (at the window's start). */
   | { readonly type: 'mark' }
   /** Floor only: publish `entries` (flat: offsetMicros, stream, payloadBytes) from `startAt` (monotonic µs). */
-  | { readonly type: 'replay'; readonly startAt: number; readonly entries: number[] };
+  | { readonly type: 'replay'; readonly startAt: number; readonly entries: number[] }
+  /** A gateway of its own (FANOUT_TOPOLOGY=split): the core's records, to time the Redis hop. */
+  | RecordsMessage;
 
 /** The memory of this process after two full GCs (with --expose-gc), as a server child reports it. */
 export function memoryReport(): Extract<FromServer, { type: 'mem' }> {
@@ -226,6 +228,7 @@ export function memoryReport(): Extract<FromServer, { type: 'mem' }> {
   return {
     type: 'mem',
     rss: u.rss,
+    heapTotal: u.heapTotal,
     heapUsed: u.heapUsed,
     external: u.external,
     arrayBuffers: u.arrayBuffers,
@@ -239,6 +242,7 @@ export type FromServer =
   | {
       readonly type: 'mem';
       readonly rss: number;
+      readonly heapTotal: number;
       readonly heapUsed: number;
       readonly external: number;
       readonly arrayBuffers: number;

@@ -7,8 +7,13 @@
  * number of messages of the same sizes on the same streams at the same moments, each a JSON
  * payload with the fields the clients read (trade `t` + 1 each, depth `U` = previous `u` + 1,
  * ticker `E` increasing), padded to the recorded size. Each message is reported to the driver
- * as a record stamped when it is published, so the clients measure its delay exactly as they
- * do on the platform. Run as a child of fanout.bench.ts; prints `ready <port>`.
+ * as a record with two stamps: its reference, the moment it was due (the schedule's), and the
+ * moment it was published, so the clients measure its delay exactly as they do on the
+ * platform: from the moment the message came to be (on the platform, the core's release of
+ * the trade or the builder's publish on the bus) to its receipt, whatever the server's event
+ * loop was busy with at that moment (a timer that fires late because a publish is draining to
+ * the sockets is the floor's delay as much as a bus message read late is the gateway's).
+ * Run as a child of fanout.bench.ts; prints `ready <port>`.
  */
 
 import uWS from 'uWebSockets.js';
@@ -123,7 +128,7 @@ function replay(startAt: number, entries: number[]): void {
       const m = message(s, bytes);
       const at = monoMicros();
       app.publish(topics[s]!, m.text, false);
-      records.push(s, m.id, at, at, bytes);
+      records.push(s, m.id, at, startAt + entries[i]!, bytes);
       if (m.text.length !== combinedBytes(s, bytes) && published === 0)
         process.stderr.write(
           `fanout-floor: a message of ${m.text.length} bytes instead of ${combinedBytes(s, bytes)}\n`,

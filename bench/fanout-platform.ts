@@ -1,29 +1,40 @@
 /**
- * The fan-out benchmark's platform: `platform/main.ts`'s platform (every role in this one
- * process, settings from the environment the driver sets: markets file, data dir, Redis bus
- * with its own prefix, the accounts database: a PostgreSQL database of the benchmark's own or
- * PGlite), run as a child of fanout.bench.ts so that its memory and CPU are its own, plus what
- * the benchmark needs inside it:
+ * The fan-out benchmark's platform: `platform/main.ts`'s platform (settings from the environment
+ * the driver sets: markets file, data dir, Redis bus with its own prefix, the accounts database:
+ * a PostgreSQL database of the benchmark's own or PGlite), run as a child of fanout.bench.ts so
+ * that its memory and CPU are its own, plus what the benchmark needs inside it.
  *
- * - stamps: a listener placed FIRST among the core's release listeners (ahead of the market
- *   data builder, which is a durable consumer) stamps every TradeExecuted with the monotonic
- *   clock when the core releases it; the bus's `publish` / `publishAndCache` are wrapped to see
- *   each message of the benchmark's 30 streams going out (trade `t`, depth `u`, ticker `E`,
- *   payload size, time). Both go to the driver as records (fanout-common.ts) every 20 ms.
- *   Neither changes what the platform does: the core's listener set is reordered through its
- *   private field, and the bus object gets own wrappers around its methods.
- * - the load: the engine trades at a steady rate from commands submitted in this process
+ * FANOUT_ROLE says which part of the platform this process is (with CROSSBOOK_ROLES to match):
+ * - `all`: every role in this one process;
+ * - `core`: core and persister (the market data builder runs where the core runs, and publishes
+ *   on the bus); the stamps, the publish records and the load below;
+ * - `gateway`: a gateway of its own, reaching the core over the link, following the bus, serving
+ *   the WebSocket clients: the production shape, where any number of gateways serve.
+ *
+ * What the benchmark adds:
+ * - stamps (core): a listener placed FIRST among the core's release listeners (ahead of the
+ *   market data builder, which is a durable consumer) stamps every TradeExecuted with the
+ *   monotonic clock when the core releases it; the bus's `publish` / `publishAndCache` are
+ *   wrapped to see each message of the benchmark's 30 streams going out (trade `t`, depth `u`,
+ *   ticker `E`, payload size, time). Both go to the driver as records (fanout-common.ts) every
+ *   20 ms. Neither changes what the platform does: the core's listener set is reordered through
+ *   its private field, and the bus object gets own wrappers around its methods.
+ * - the Redis hop (gateway): the bus's `subscribe` handlers are wrapped to see each message come
+ *   back from Redis; matched against its publish record (in this process, or relayed by the
+ *   driver from the core's process), publish -> follower in µs.
+ * - the load (core): the engine trades at a steady rate from commands submitted in this process
  *   through the platform's CoreClient (the path REST orders take after validation), by four
  *   users created through the admin API. Per symbol, two makers keep a ten-level ladder each
  *   side (one tick apart around 100.00, 1,000 base units per level, topped up as it is eaten);
  *   takers alternate IOC buys and sells of 0.06-0.5 base units at the best level (one trade
  *   each), and each trade comes with a small GTC quote at a random level, the oldest quotes
  *   cancelled beyond 30 per symbol, so that depth diffs carry a few levels. No REST ingestion
- *   cost is on this process: the measured work is the fan-out.
- * - the MarketStreams instance the routes create is captured (its `attach` wrapped) for its
- *   counters.
+ *   cost is on the platform: the measured work is the fan-out.
+ * - the MarketStreams instance the routes create (gateway) is captured (its `attach` wrapped)
+ *   for its counters.
  *
- * Prints `ready <port>` on stdout once serving; IPC messages: fanout-common.ts (ToServer).
+ * Prints `ready <port>` on stdout once serving (the core alone: its link's port) and sends
+ * `ready`; IPC messages: fanout-common.ts (ToServer).
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
@@ -58,6 +69,7 @@ import {
   MID_TICKS,
   memoryReport,
   monoMicros,
+  RECORD_FIELDS,
   STREAMS,
   STREAMS_PER_SYMBOL,
   SYMBOLS,
@@ -86,9 +98,16 @@ const platform = await startPlatform(loadConfig(process.env), {
     approvalThreshold: Object.fromEntries(assets.map((a) => [a, '1'])),
   },
 });
+const ROLE = process.env.FANOUT_ROLE ?? 'all';
+if (ROLE !== 'all' && ROLE !== 'core' && ROLE !== 'gateway')
+  throw new Error(`FANOUT_ROLE=${ROLE}: all, core or gateway`);
 const core = platform.core;
 const port = platform.gateway?.port;
-if (core === null || port === undefined) throw new Error('fanout-platform: needs the core and gateway roles');
+if (port === undefined) throw new Error('fanout-platform: no port (the gateway, or the admin API of a core)');
+if ((ROLE === 'gateway') !== (core === null))
+  throw new Error(`fanout-platform: FANOUT_ROLE=${ROLE} does not match CROSSBOOK_ROLES`);
+const linkPort = platform.link?.port;
+if (ROLE === 'core' && linkPort === undefined) throw new Error('fanout-platform: the core serves no link');
 
 // --- stamps ------------------------------------------------------------------------------------
 
@@ -101,7 +120,7 @@ const stamp: EventsListener = (v: RecordViews, from: number, count: number) => {
     released[symbolOf(v, i)]?.set(slot(v, i, S.TRADE_ID), now);
   }
 };
-{
+if (core !== null) {
   // First in line: before the market data builder (a durable consumer, registered at start).
   const listeners = (core as unknown as { listeners: Set<EventsListener> }).listeners;
   const rest = [...listeners];
@@ -143,21 +162,38 @@ function record(channel: string, payload: BusPayload, seq: number): void {
     }
   }
   records.push(s, id, now, ref, text.length);
-  const pending = inFlight[s]!;
-  if (pending.size > 100_000) pending.clear();
-  pending.set(id, now);
+  published(s, id, now);
 }
 
 /**
- * The Redis hop: per stream, id -> publish time, matched when the gateway's follower gets the
- * message back from Redis (the bus's `subscribe` handlers are wrapped): publish -> handler, µs.
+ * The Redis hop: publish -> the gateway's follower gets the message back from Redis (the bus's
+ * `subscribe` handlers are wrapped), µs. Per stream, id -> publish time of messages not back
+ * yet, and id -> arrival time of messages back before their record (a gateway of its own gets
+ * the core's records relayed by the driver, after the message itself, usually).
  */
 const inFlight = STREAMS.map(() => new Map<number, number>());
+const early = STREAMS.map(() => new Map<number, number>());
 const hop = hdr.build({
   lowestDiscernibleValue: 1,
   highestTrackableValue: 3_600_000_000,
   numberOfSignificantValueDigits: 3,
 });
+
+function hopped(micros: number): void {
+  hop.recordValue(Math.min(3_600_000_000, Math.max(1, Math.round(micros))));
+}
+
+function published(s: number, id: number, at: number): void {
+  const back = early[s]!.get(id);
+  if (back !== undefined) {
+    early[s]!.delete(id);
+    hopped(back - at);
+    return;
+  }
+  const pending = inFlight[s]!;
+  if (pending.size > 100_000) pending.clear();
+  pending.set(id, at);
+}
 
 function arrived(channel: string, payload: BusPayload, seq: number): void {
   const s = channelStream.get(channel);
@@ -167,10 +203,17 @@ function arrived(channel: string, payload: BusPayload, seq: number): void {
     kind === KIND_TICKER
       ? intAfter(typeof payload === 'string' ? payload : payload.toString('latin1'), 'E')
       : seq;
+  const now = monoMicros();
   const at = inFlight[s]!.get(id);
-  if (at === undefined) return;
+  if (at === undefined) {
+    if (ROLE !== 'gateway') return;
+    const e = early[s]!;
+    if (e.size > 100_000) e.clear();
+    e.set(id, now);
+    return;
+  }
   inFlight[s]!.delete(id);
-  hop.recordValue(Math.min(3_600_000_000, Math.max(1, Math.round(monoMicros() - at))));
+  hopped(now - at);
 }
 
 {
@@ -231,12 +274,16 @@ async function createUser(email: string, usdt: string, base: string): Promise<nu
   return body.userId;
 }
 
-const makerBid = await createUser('maker-bid@fanout.bench', '20000000', '1');
-const makerAsk = await createUser('maker-ask@fanout.bench', '1000', '200000');
-const takers = [
-  await createUser('taker-a@fanout.bench', '5000000', '50000'),
-  await createUser('taker-b@fanout.bench', '5000000', '50000'),
-];
+// The users and the ladders where the core runs (a gateway of its own only serves).
+const makerBid = core === null ? 0 : await createUser('maker-bid@fanout.bench', '20000000', '1');
+const makerAsk = core === null ? 0 : await createUser('maker-ask@fanout.bench', '1000', '200000');
+const takers =
+  core === null
+    ? []
+    : [
+        await createUser('taker-a@fanout.bench', '5000000', '50000'),
+        await createUser('taker-b@fanout.bench', '5000000', '50000'),
+      ];
 
 const LEVELS = 10;
 const LEVEL_LOTS = 1_000_000;
@@ -315,7 +362,7 @@ function submit(input: CommandInput): Promise<EngineEvent[]> {
 }
 
 // The ladders, untimed.
-{
+if (core !== null) {
   const all: Promise<EngineEvent[]>[] = [];
   for (let s = 0; s < SYMBOLS.length; s++) {
     for (let l = 1; l <= LEVELS; l++) {
@@ -429,6 +476,7 @@ process.on('message', (m: ToServer) => {
       send(memoryReport());
       return;
     case 'load':
+      if (core === null) throw new Error('fanout-platform: the load runs where the core runs');
       startLoad(m.tradesPerSec);
       return;
     case 'stop-load':
@@ -454,6 +502,10 @@ process.on('message', (m: ToServer) => {
         },
       });
       return;
+    case 'records':
+      // The core's records (a gateway of its own): publish times for the Redis hop.
+      for (let i = 0; i < m.r.length; i += RECORD_FIELDS) published(m.r[i]!, m.r[i + 1]!, m.r[i + 2]!);
+      return;
     case 'replay':
       return;
   }
@@ -470,5 +522,7 @@ process.on('SIGTERM', () => {
   );
 });
 
-process.stdout.write(`ready ${port}\n`);
-send({ type: 'ready', port });
+// The core alone: its link's port, for the gateway the driver starts next.
+const served = ROLE === 'core' ? linkPort! : port;
+process.stdout.write(`ready ${served}\n`);
+send({ type: 'ready', port: served });

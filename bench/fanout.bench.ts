@@ -20,21 +20,30 @@
  *                          default postgres://postgres@127.0.0.1:5432/postgres; pglite: the
  *                          embedded default, whose WebAssembly runs the persister's writes on
  *                          the platform's event loop)
+ *   FANOUT_TOPOLOGY        one | split: every role in ONE process, as `npm start` runs the
+ *                          platform, the fan-out sharing the main thread with matching, the
+ *                          builder and the persister (one, the default); or as production
+ *                          splits it, the core (with the persister and the market data builder)
+ *                          in one process and a gateway of its own in another, following the bus
+ *                          (split; needs FANOUT_DATABASE=postgres, which both reach)
  *   FANOUT_PROFILE_DIR     run the platform under --cpu-prof (profiles written there); print the
  *                          main thread's self time over the window by part and by function
  *   REDIS_URL              the bus (redis://127.0.0.1:6379); the prefix is unique per run and
  *                          its keys are deleted at the end
  *   CROSSBOOK_FSYNC        passed to the platform (default true)
  *
- * 1. The platform (fanout-platform.ts: platform/main.ts's platform, every role in ONE child
- *    process, a temp data dir, a 10-market file written there, the Redis bus, the accounts
- *    database of FANOUT_DATABASE) starts;
- *    the engine trades at FANOUT_TRADES_PER_SEC from commands submitted inside that process.
- *    After the warm-up its memory is read (after a full GC; the median of three readings a
- *    second apart): RSS, heap.
+ * 1. The platform (fanout-platform.ts: platform/main.ts's platform, as FANOUT_TOPOLOGY says: a
+ *    core process and a gateway process, or every role in ONE child process; a temp data dir, a
+ *    10-market file written there, the Redis bus, the accounts database of FANOUT_DATABASE)
+ *    starts; the engine trades at FANOUT_TRADES_PER_SEC from commands submitted inside the
+ *    core's process. After the warm-up the memory of the process serving the WebSocket clients
+ *    (the gateway) is read (after a full GC; the median of three readings a second apart): RSS,
+ *    heap.
  * 2. The client processes (fanout-client.ts) open the connections (`/stream?streams=...`); after
- *    another warm-up the memory is read again: (RSS after - RSS before) / connections is the
- *    gateway memory per connection.
+ *    another warm-up the memory is read again: (live after - live before) / connections is the
+ *    gateway memory per connection, where live is the RSS less the V8 heap committed and not in
+ *    use (V8 keeps or returns free heap pages after a GC as it pleases, which moves the RSS by
+ *    tens of MB either way); the RSS alone is reported beside it.
  * 3. The window: every message the platform publishes on the 30 streams is recorded in the
  *    platform (stream, id, when) and relayed to the clients, which match what they receive
  *    against it. Delay = client receipt - reference, on CLOCK_MONOTONIC in µs in every process
@@ -42,7 +51,8 @@
  *    (stamped by a listener ahead of the market data builder), the moment of publishing on the
  *    bus for depth diffs (built every 100 ms by design) and tickers (every second). Delivered
  *    in order = received in order / (published in the window x subscribers of the stream).
- *    CPU: utime + stime of the platform and of the clients over the window. After the window
+ *    CPU: utime + stime of the gateway (and, split, of the core) and of the clients over the
+ *    window. After the window
  *    the driver waits until the clients have every message published in it (or none arrives
  *    for 3 s): a message still missing then counts as not delivered. The platform's event loop
  *    delay over the window and the messages published per stream per second (10 depth diffs,
@@ -50,7 +60,9 @@
  * 4. The floor (fanout-floor.ts): a bare uWS server gets the recorded schedule of the window
  *    (plus a 3 s lead-in): per message its time offset, stream and payload size, and publishes
  *    the same on the same topics to fresh client processes, which measure it the same way
- *    (reference: the moment it publishes).
+ *    (reference: the moment the message was due, as the platform's is the moment its message
+ *    came to be, however late the server's event loop gets to it; the floor's delay from the
+ *    moment its timer actually published is reported beside it, `floorFromPublishP99Millis`).
  *
  * The table goes to stdout, then one JSON line (the last line):
  * {"bench":"fanout","subscribers":N,"messagesPerSec":N,"deliveredFraction":N,"p50Millis":N,"p99Millis":N,"floorP99Millis":N,"bytesPerConnection":N,...}
@@ -105,6 +117,10 @@ const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const DATABASE = process.env.FANOUT_DATABASE ?? 'postgres';
 if (DATABASE !== 'postgres' && DATABASE !== 'pglite')
   throw new Error(`FANOUT_DATABASE=${DATABASE}: postgres or pglite`);
+const TOPOLOGY = process.env.FANOUT_TOPOLOGY ?? 'one';
+if (TOPOLOGY !== 'split' && TOPOLOGY !== 'one') throw new Error(`FANOUT_TOPOLOGY=${TOPOLOGY}: split or one`);
+if (TOPOLOGY === 'split' && DATABASE !== 'postgres')
+  throw new Error('FANOUT_TOPOLOGY=split needs FANOUT_DATABASE=postgres (a database both processes reach)');
 const PG_URL = process.env.FANOUT_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PG_DB = 'bench_fanout';
 /** Seconds of messages replayed to the floor before its window (so every stream has a predecessor). */
@@ -278,9 +294,19 @@ async function stop(c: ChildProcess, graceMs = 30_000): Promise<void> {
 
 interface Mem {
   readonly rss: number;
+  readonly heapTotal: number;
   readonly heapUsed: number;
   readonly external: number;
   readonly arrayBuffers: number;
+}
+
+/**
+ * The memory a process holds for what it keeps: its RSS less the V8 heap pages it has
+ * committed and not in use (after a full GC, V8 keeps or returns those as it pleases, which
+ * moves a gateway's RSS by tens of MB either way, as much as 10,000 connections take).
+ */
+function live(m: Mem): number {
+  return m.rss - m.heapTotal + m.heapUsed;
 }
 
 async function mem(server: ChildProcess): Promise<Mem> {
@@ -299,6 +325,7 @@ async function memMedian(server: ChildProcess): Promise<Mem> {
   const med = (f: (m: Mem) => number) => xs.map(f).sort((a, b) => a - b)[1]!;
   return {
     rss: med((m) => m.rss),
+    heapTotal: med((m) => m.heapTotal),
     heapUsed: med((m) => m.heapUsed),
     external: med((m) => m.external),
     arrayBuffers: med((m) => m.arrayBuffers),
@@ -339,7 +366,10 @@ interface Outcome {
   readonly drained: number;
   /** The server's threads' CPU over the window. */
   readonly threads: string;
-  /** Least-squares slope of the server's RSS over open connections while they were opened (bytes each). */
+  /** Split: the core process's CPU over the window (share of one core), and its threads. */
+  readonly coreCpu: number | null;
+  readonly coreThreads: string | null;
+  /** Least-squares slope of the server's live memory over open connections while they were opened (bytes each). */
   readonly slope: number;
   readonly steps: { readonly open: number; readonly rss: number }[];
 }
@@ -357,6 +387,7 @@ async function measure(
   root: string,
   startWindow: () => Promise<{ from: number; to: number }>,
   beforeClose: () => Promise<void> = async () => {},
+  coreProcess?: ChildProcess,
 ): Promise<Outcome> {
   const memBefore = await memMedian(server);
   const clients: ChildProcess[] = [];
@@ -379,7 +410,7 @@ async function measure(
     // One client process after the other, the server's memory read after each: the slope of
     // memory over connections, besides (after - before) / connections.
     const conns: Extract<FromClient, { type: 'connected' }>[] = [];
-    const steps: { open: number; rss: number }[] = [{ open: 0, rss: memBefore.rss }];
+    const steps: { open: number; rss: number }[] = [{ open: 0, rss: live(memBefore) }];
     for (let k = 0; k < clients.length; k++) {
       const c = clients[k]!;
       const firstConn = k * per;
@@ -388,7 +419,7 @@ async function measure(
       c.send({ type: 'connect', port, first: firstConn, count, concurrency: CONCURRENCY } satisfies ToClient);
       conns.push(await reply);
       await sleep(1000);
-      steps.push({ open: conns.reduce((a, x) => a + x.open, 0), rss: (await memMedian(server)).rss });
+      steps.push({ open: conns.reduce((a, x) => a + x.open, 0), rss: live(await memMedian(server)) });
     }
     const open = conns.reduce((s, c) => s + c.open, 0);
     const failed = conns.reduce((s, c) => s + c.failed, 0);
@@ -408,12 +439,20 @@ async function measure(
     for (const c of clients) c.send({ type: 'window', from, to } satisfies ToClient);
     await sleepUntil(from);
     server.send({ type: 'mark' } satisfies ToServer);
+    coreProcess?.send({ type: 'mark' } satisfies ToServer);
     const s0 = cpuSeconds(server.pid);
     const t0 = threadCpu(server.pid);
+    const k0 = cpuSeconds(coreProcess?.pid);
+    const kt0 = threadCpu(coreProcess?.pid);
     const c0 = clients.reduce((s, c) => s + cpuSeconds(c.pid), 0);
     await sleepUntil(to);
     const serverCpu = (cpuSeconds(server.pid) - s0) / SECONDS;
     const threads = threadShares(server.pid, t0, threadCpu(server.pid), SECONDS);
+    const coreCpu = coreProcess === undefined ? null : (cpuSeconds(coreProcess.pid) - k0) / SECONDS;
+    const coreThreads =
+      coreProcess === undefined
+        ? null
+        : threadShares(coreProcess.pid, kt0, threadCpu(coreProcess.pid), SECONDS);
     const clientCpu = (clients.reduce((s, c) => s + cpuSeconds(c.pid), 0) - c0) / SECONDS;
     const loadAvg = os.loadavg()[0]!;
     const eldReply = next<FromServer, 'eld'>(server, 'eld', 'server');
@@ -482,6 +521,8 @@ async function measure(
       eld,
       drained,
       threads,
+      coreCpu,
+      coreThreads,
       slope: slope(steps),
       steps,
     };
@@ -601,8 +642,12 @@ interface PlatformRun {
   readonly tradesPerSec: number;
   readonly payloadMean: number[];
   readonly window: { readonly from: number; readonly to: number };
-  /** The platform's threads' CPU with the load and no clients. */
+  /** The core's process's threads' CPU with the load and no clients. */
   readonly loadOnlyThreads: string;
+  /** Split: the gateway's CPU with the load and no clients. */
+  readonly loadOnlyGatewayCpu: number | null;
+  /** The platform's processes (for their CPU profiles): pid, what it runs. */
+  readonly pids: [number, string][];
   /** Trades: core release -> bus publish (µs). */
   readonly builderMicros: { readonly p50: number; readonly p99: number; readonly max: number };
 }
@@ -635,22 +680,64 @@ async function runPlatform(root: string): Promise<PlatformRun> {
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`);
   }
   const t0 = performance.now();
-  const server = child(path.join(here, 'fanout-platform.ts'), nodeArgs, env, path.join(root, 'platform.log'));
-  const records = relay(server);
+  const split = TOPOLOGY === 'split';
+  // The core's process (split: core and persister; one: every role), then, split, the gateway's.
+  const core = child(
+    path.join(here, 'fanout-platform.ts'),
+    nodeArgs,
+    split
+      ? { ...env, CROSSBOOK_ROLES: 'core,persister', FANOUT_ROLE: 'core' }
+      : { ...env, FANOUT_ROLE: 'all' },
+    path.join(root, split ? 'core.log' : 'platform.log'),
+  );
+  const records = relay(core);
+  let gateway: ChildProcess | undefined;
   try {
-    const { port } = await next<FromServer, 'ready'>(server, 'ready', 'platform');
+    const { port: corePort } = await next<FromServer, 'ready'>(core, 'ready', split ? 'core' : 'platform');
+    let port = corePort;
+    if (split) {
+      const gatewayDir = path.join(root, 'gateway');
+      fs.mkdirSync(gatewayDir);
+      gateway = child(
+        path.join(here, 'fanout-platform.ts'),
+        nodeArgs,
+        {
+          ...env,
+          CROSSBOOK_ROLES: 'gateway',
+          FANOUT_ROLE: 'gateway',
+          CROSSBOOK_CORE_ADDRESSES: `127.0.0.1:${corePort}`,
+          CROSSBOOK_DATA_DIR: gatewayDir,
+        },
+        path.join(root, 'gateway.log'),
+      );
+      // The core's publish records, for the Redis hop the gateway times.
+      records.sinks.add(gateway);
+      port = (await next<FromServer, 'ready'>(gateway, 'ready', 'gateway')).port;
+    }
+    /** The process serving the WebSocket clients. */
+    const server = gateway ?? core;
     console.log(
-      `platform: pid ${server.pid}, port ${port}, started with users and ladders in ${((performance.now() - t0) / 1000).toFixed(1)} s; bus prefix ${prefix}`,
+      split
+        ? `platform: core pid ${core.pid} (link port ${corePort}), gateway pid ${server.pid} (port ${port}), ` +
+            `started with users and ladders in ${((performance.now() - t0) / 1000).toFixed(1)} s; bus prefix ${prefix}`
+        : `platform: pid ${server.pid}, port ${port}, started with users and ladders in ${((performance.now() - t0) / 1000).toFixed(1)} s; bus prefix ${prefix}`,
     );
-    server.send({ type: 'load', tradesPerSec: TRADES_PER_SEC } satisfies ToServer);
+    core.send({ type: 'load', tradesPerSec: TRADES_PER_SEC } satisfies ToServer);
     await sleep(WARMUP * 1000);
-    const l0 = cpuSeconds(server.pid);
-    const lt0 = threadCpu(server.pid);
+    const l0 = cpuSeconds(core.pid);
+    const lt0 = threadCpu(core.pid);
+    const g0 = cpuSeconds(gateway?.pid);
     await sleep(3000);
-    const loadOnlyCpu = (cpuSeconds(server.pid) - l0) / 3;
-    const loadOnlyThreads = threadShares(server.pid, lt0, threadCpu(server.pid), 3);
+    const loadOnlyCpu = (cpuSeconds(core.pid) - l0) / 3;
+    const loadOnlyThreads = threadShares(core.pid, lt0, threadCpu(core.pid), 3);
+    const loadOnlyGatewayCpu = gateway === undefined ? null : (cpuSeconds(gateway.pid) - g0) / 3;
     let window = { from: 0, to: 0 };
     let stats: Record<string, unknown> = {};
+    const askStats = async (c: ChildProcess, what: string) => {
+      const reply = next<FromServer, 'stats'>(c, 'stats', what);
+      c.send({ type: 'stats' } satisfies ToServer);
+      return (await reply).stats;
+    };
     const outcome = await measure(
       'platform',
       server,
@@ -663,13 +750,24 @@ async function runPlatform(root: string): Promise<PlatformRun> {
         return window;
       },
       async () => {
-        // The gateway's counters while the clients are still connected.
-        const reply = next<FromServer, 'stats'>(server, 'stats', 'platform');
-        server.send({ type: 'stats' } satisfies ToServer);
-        stats = (await reply).stats;
+        // The counters while the clients are still connected: the gateway's streams and
+        // Redis hop, the core's load, builder and publishing bus.
+        const first = await askStats(core, split ? 'core' : 'platform');
+        if (gateway === undefined) stats = first;
+        else {
+          const g = await askStats(gateway, 'gateway');
+          stats = {
+            ...first,
+            streams: g.streams,
+            redisHopMicros: g.redisHopMicros,
+            gatewayBus: g.bus,
+            gatewayBusStatus: g.busStatus,
+          };
+        }
       },
+      gateway === undefined ? undefined : core,
     );
-    server.send({ type: 'stop-load' } satisfies ToServer);
+    core.send({ type: 'stop-load' } satisfies ToServer);
     // The schedule: the window and LEAD seconds before it.
     const base = window.from - LEAD * 1e6;
     const entries: [number, number, number][] = [];
@@ -720,10 +818,18 @@ async function runPlatform(root: string): Promise<PlatformRun> {
       payloadMean: sizes.map((x) => (x.n === 0 ? 0 : x.bytes / x.n)),
       window,
       loadOnlyThreads,
+      loadOnlyGatewayCpu,
       builderMicros,
+      pids: (gateway === undefined
+        ? [[core.pid, 'platform']]
+        : [
+            [core.pid, 'core'],
+            [gateway.pid, 'gateway'],
+          ]) as [number, string][],
     };
   } finally {
-    await stop(server);
+    if (gateway !== undefined) await stop(gateway);
+    await stop(core);
     await cleanRedis(prefix);
     if (DATABASE === 'postgres') await dropDatabase(PG_URL, PG_DB);
   }
@@ -816,19 +922,29 @@ function table(outcomes: Outcome[]): void {
       console.log(row(o, o.kinds[i]!, k, o.received[i]!, o.expected[i]!, o.inOrder[i]!));
     });
     console.log(row(o, o.all, 'all', sum(o.received), sum(o.expected), sum(o.inOrder)));
-    if (o.label === 'platform')
-      console.log(row(o, o.fromPublish, 'after bus', sum(o.received), sum(o.expected), sum(o.inOrder)));
+    // From the actual publish: on the platform, the bus publish; on the floor, the moment
+    // its timer published (the rows above measure from when it was due).
+    console.log(
+      row(
+        o,
+        o.fromPublish,
+        o.label === 'platform' ? 'after bus' : 'after pub',
+        sum(o.received),
+        sum(o.expected),
+        sum(o.inOrder),
+      ),
+    );
   }
   console.log('');
   console.log(
-    'run      | connections | dropped | server CPU | clients CPU | RSS before -> after (MB) | RSS/conn | slope/conn | heap/conn | RSS at end (MB) | loop delay p50/p99/max ms | msgs/stream/s depth/trade/ticker | load',
+    'run      | connections | dropped | server CPU | clients CPU | RSS before -> after (MB) | RSS/conn | live/conn | slope/conn | heap/conn | RSS at end (MB) | loop delay p50/p99/max ms | msgs/stream/s depth/trade/ticker | load',
   );
   for (const o of outcomes) {
     const n = Math.max(1, o.open);
     console.log(
       `${o.label.padEnd(8)} | ${fmt(o.open).padStart(11)} | ${fmt(o.dropped).padStart(7)} | ${(o.serverCpu * 100).toFixed(0).padStart(9)}% | ` +
         `${(o.clientCpu * 100).toFixed(0).padStart(10)}% | ${`${fmt(o.memBefore.rss / 1e6, 1)} -> ${fmt(o.memAfter.rss / 1e6, 1)}`.padStart(24)} | ` +
-        `${fmt((o.memAfter.rss - o.memBefore.rss) / n).padStart(8)} | ${fmt(o.slope).padStart(10)} | ${fmt((o.memAfter.heapUsed - o.memBefore.heapUsed) / n).padStart(9)} | ` +
+        `${fmt((o.memAfter.rss - o.memBefore.rss) / n).padStart(8)} | ${fmt((live(o.memAfter) - live(o.memBefore)) / n).padStart(9)} | ${fmt(o.slope).padStart(10)} | ${fmt((o.memAfter.heapUsed - o.memBefore.heapUsed) / n).padStart(9)} | ` +
         `${fmt(o.memEnd.rss / 1e6, 1).padStart(15)} | ${`${fmt(o.eld.p50, 1)}/${fmt(o.eld.p99, 1)}/${fmt(o.eld.max, 1)}`.padStart(24)} | ` +
         `${perStreamRates(o).padStart(33)} | ${o.loadAvg.toFixed(1)}`,
     );
@@ -860,10 +976,10 @@ function category(url: string, name: string): string {
  * The main thread's CPU profile (thread 0 of the platform process), restricted to the window
  * (profile timestamps are CLOCK_MONOTONIC µs, as ours): self time per part and per function.
  */
-function topFunctions(dir: string, window: { from: number; to: number }): void {
+function topFunctions(dir: string, window: { from: number; to: number }, pid: number, what: string): void {
   const file = fs
     .readdirSync(dir)
-    .filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f))
+    .filter((f) => new RegExp(`^CPU\\.\\d+\\.\\d+\\.${pid}\\.0\\.\\d+\\.cpuprofile$`).test(f))
     .map((f) => path.join(dir, f))
     .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
   if (file === undefined) return;
@@ -896,7 +1012,7 @@ function topFunctions(dir: string, window: { from: number; to: number }): void {
   });
   if (total === 0) return;
   console.log(
-    `\nplatform main thread, CPU profile over the window (${fmt(total)} samples, ${path.basename(file)}): self time by part`,
+    `\n${what} main thread, CPU profile over the window (${fmt(total)} samples, ${path.basename(file)}): self time by part`,
   );
   for (const [c, n] of [...parts.entries()].sort((a, b) => b[1] - a[1]))
     console.log(`  ${((n / total) * 100).toFixed(1).padStart(5)}%  ${c}`);
@@ -910,7 +1026,7 @@ async function main(): Promise<void> {
   console.log(
     `fanout bench: ${fmt(SUBSCRIBERS)} connections x 3 streams over ${CLIENTS} client processes; ` +
       `${fmt(TRADES_PER_SEC)} trades/s over 10 symbols; ${WARMUP} s warm-ups, ${SECONDS} s window; bus ${REDIS_URL}; ` +
-      `platform: every role in one process, accounts on ${DATABASE}; logs in ${root}`,
+      `platform: ${TOPOLOGY === 'split' ? 'core and persister in one process, a gateway in another' : 'every role in one process'}, accounts on ${DATABASE}; logs in ${root}`,
   );
   console.log(
     `machine: ${os.cpus()[0]?.model ?? '?'} x ${os.availableParallelism()}, Node ${process.version}, ` +
@@ -953,10 +1069,17 @@ async function main(): Promise<void> {
         max: o.fromPublish.maxValue,
       })}`,
   );
-  console.log(`platform threads, load and no clients: ${p.loadOnlyThreads}`);
+  console.log(
+    `${TOPOLOGY === 'split' ? 'core' : 'platform'} threads, load and no clients: ${p.loadOnlyThreads}` +
+      (p.loadOnlyGatewayCpu === null ? '' : `; gateway CPU ${(p.loadOnlyGatewayCpu * 100).toFixed(0)}%`),
+  );
+  if (o.coreCpu !== null)
+    console.log(
+      `core process over the window: CPU ${(o.coreCpu * 100).toFixed(0)}% (the table's server CPU is the gateway's); threads: ${o.coreThreads}`,
+    );
   for (const x of outcomes)
     console.log(
-      `${x.label} RSS while connecting (connections: MB): ${x.steps.map((st) => `${fmt(st.open)}: ${fmt(st.rss / 1e6, 1)}`).join(', ')}`,
+      `${x.label} live memory (RSS less free V8 heap) while connecting (connections: MB): ${x.steps.map((st) => `${fmt(st.open)}: ${fmt(st.rss / 1e6, 1)}`).join(', ')}`,
     );
   for (const x of outcomes) console.log(`${x.label} threads over the window: ${x.threads}`);
   for (const x of outcomes) {
@@ -970,16 +1093,18 @@ async function main(): Promise<void> {
   const p99 = ms(o.all.getValueAtPercentile(99));
   const floorP99 = f === undefined ? null : ms(f.all.getValueAtPercentile(99));
   const delivered = sum(o.expected) === 0 ? 0 : sum(o.inOrder) / sum(o.expected);
-  const perConn = (o.memAfter.rss - o.memBefore.rss) / Math.max(1, o.open);
+  const perConn = (live(o.memAfter) - live(o.memBefore)) / Math.max(1, o.open);
+  const rssPerConn = (o.memAfter.rss - o.memBefore.rss) / Math.max(1, o.open);
   const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
   console.log(
     `targets: ${fmt(SUBSCRIBERS)} subscribers: ${fmt(o.open)} open, ${fmt(o.dropped)} dropped (${verdict(o.open >= 10_000 && o.dropped === 0)}); ` +
       `delivered in order ${delivered.toFixed(6)} (${verdict(delivered === 1)}); ` +
       `p99 ${fmt(p99, 2)} ms vs floor ${floorP99 === null ? 'not run' : `${fmt(floorP99, 2)} ms x 1.5 = ${fmt(floorP99 * 1.5, 2)} ms`} ` +
       `(${floorP99 === null ? 'not measured' : verdict(p99 <= floorP99 * 1.5)}); ` +
-      `${fmt(perConn)} bytes of gateway RSS per connection (${verdict(perConn < 20_000)})`,
+      `${fmt(perConn)} bytes of gateway memory per connection (RSS less free V8 heap; RSS alone ${fmt(rssPerConn)}) (${verdict(perConn < 20_000 && rssPerConn < 20_000)})`,
   );
-  if (PROFILE_DIR !== undefined) topFunctions(PROFILE_DIR, p.window);
+  if (PROFILE_DIR !== undefined)
+    for (const [pid, what] of p.pids) topFunctions(PROFILE_DIR, p.window, pid, what);
   fs.rmSync(root, { recursive: true, force: true });
   console.log(
     JSON.stringify({
@@ -991,8 +1116,10 @@ async function main(): Promise<void> {
       p99Millis: p99,
       floorP99Millis: floorP99,
       bytesPerConnection: Math.round(perConn),
+      rssBytesPerConnection: Math.round(rssPerConn),
       maxMillis: ms(o.all.maxValue),
       floorP50Millis: f === undefined ? null : ms(f.all.getValueAtPercentile(50)),
+      floorFromPublishP99Millis: f === undefined ? null : ms(f.fromPublish.getValueAtPercentile(99)),
       floorMessagesPerSec: f === undefined ? null : Math.round(sum(f.received) / SECONDS),
       floorDeliveredFraction:
         f === undefined || sum(f.expected) === 0
@@ -1004,8 +1131,10 @@ async function main(): Promise<void> {
       bytesPerConnectionSlope: Math.round(o.slope),
       heapBytesPerConnection: Math.round((o.memAfter.heapUsed - o.memBefore.heapUsed) / Math.max(1, o.open)),
       floorBytesPerConnection:
-        f === undefined ? null : Math.round((f.memAfter.rss - f.memBefore.rss) / Math.max(1, f.open)),
+        f === undefined ? null : Math.round((live(f.memAfter) - live(f.memBefore)) / Math.max(1, f.open)),
+      topology: TOPOLOGY,
       cpu: Math.round(o.serverCpu * 1000) / 1000,
+      coreCpu: o.coreCpu === null ? null : Math.round(o.coreCpu * 1000) / 1000,
       clientCpu: Math.round(o.clientCpu * 1000) / 1000,
       floorCpu: f === undefined ? null : Math.round(f.serverCpu * 1000) / 1000,
       droppedConnections: o.dropped + o.failed,
