@@ -26,6 +26,7 @@ import {
   parseNewOrder,
   parseQueryOrder,
   parseTestOrder,
+  randomClientOrderId,
   type RequestParams,
 } from '../../gateway/orders/order-params.ts';
 import { ALICE, BTCUSDT, error, markets, value } from './order-harness.ts';
@@ -128,6 +129,14 @@ describe('order parameters', () => {
       assert.equal(value(parseNewOrder(limit(), ctx)).command.clientOrderId, 'generated-id');
       const random = value(parseNewOrder(limit(), { markets, userId: ALICE })).command.clientOrderId;
       assert.match(random, /^[A-Za-z0-9]{22}$/);
+      // Through several refills of the pool of random bytes (512 ids each): all well formed, none twice.
+      const ids = new Set<string>();
+      for (let i = 0; i < 2000; i++) {
+        const id = randomClientOrderId();
+        assert.match(id, /^[A-Za-z0-9]{22}$/);
+        ids.add(id);
+      }
+      assert.equal(ids.size, 2000);
     });
 
     it('takes each STP mode the market allows, and the market default when none is sent', () => {
