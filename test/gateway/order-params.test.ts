@@ -26,8 +26,8 @@ import {
   parseNewOrder,
   parseQueryOrder,
   parseTestOrder,
-  randomClientOrderId,
   type RequestParams,
+  randomClientOrderId,
 } from '../../gateway/orders/order-params.ts';
 import { ALICE, BTCUSDT, error, markets, value } from './order-harness.ts';
 
