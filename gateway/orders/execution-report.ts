@@ -163,6 +163,11 @@ export interface UserDataOptions {
    * is produced.
    */
   readonly balances?: (userId: number, assets: readonly string[]) => readonly AccountBalance[];
+  /**
+   * Whose events to build (default: every user's): a hub with nobody listening to most users
+   * builds nothing for them. The view is fed every event all the same.
+   */
+  readonly wants?: (userId: number) => boolean;
 }
 
 /** What the reports of one command share. */
@@ -182,8 +187,13 @@ function rejectReason(code: number): string {
   return 'NONE';
 }
 
+function wanted(ctx: Ctx, userId: number): boolean {
+  const wants = ctx.opts.wants;
+  return wants === undefined || wants(userId);
+}
+
 function touch(ctx: Ctx, userId: number, ...assets: string[]): void {
-  if (userId === FEE_ACCOUNT) return;
+  if (userId === FEE_ACCOUNT || !wanted(ctx, userId)) return;
   let set = ctx.touched.get(userId);
   if (set === undefined) {
     set = new Set();
@@ -213,6 +223,7 @@ interface ReportParts {
 }
 
 function report(ctx: Ctx, o: OrderSnapshot, m: Market, tsMicros: number, p: ReportParts): void {
+  if (!wanted(ctx, o.userId)) return;
   const unit = ctx.opts.timeUnit;
   const r: ExecutionReport = {
     e: 'executionReport',
@@ -335,7 +346,13 @@ function command(
         view.apply(e);
         const m = view.markets.byId(e.symbolId);
         // Binance reports a rejection only for a cancel-replace whose cancel went through.
-        if (m === undefined || !replacedCancel || e.code === ResultCode.CANCEL_REPLACE_NOT_ATTEMPTED) break;
+        if (
+          m === undefined ||
+          !replacedCancel ||
+          e.code === ResultCode.CANCEL_REPLACE_NOT_ATTEMPTED ||
+          !wanted(ctx, e.userId)
+        )
+          break;
         const unit = opts.timeUnit;
         ctx.out.push({
           userId: e.userId,
@@ -403,7 +420,7 @@ function command(
         ];
         for (const [userId, o, maker] of sides) {
           touch(ctx, userId, m.base.asset, m.quote.asset);
-          if (o === undefined) continue;
+          if (o === undefined || !wanted(ctx, userId)) continue;
           const buyer = o.side === Side.BUY;
           const fee = settled === undefined ? 0 : buyer ? settled.buyerFeeUnits : settled.sellerFeeUnits;
           report(ctx, o, m, e.tsMicros, {
@@ -496,7 +513,7 @@ function command(
         const a = assets[e.assetId];
         if (a === undefined) break;
         touch(ctx, e.userId, a.asset);
-        if (e.kind === 'WithdrawalSettled') break;
+        if (e.kind === 'WithdrawalSettled' || !wanted(ctx, e.userId)) break;
         // Free balance moves: + on a deposit or a released withdrawal, - when one is held.
         const sign = e.kind === 'WithdrawalHeld' ? '-' : '';
         ctx.out.push({
@@ -525,7 +542,7 @@ function command(
 /** One outboundAccountPosition per user whose balances the command changed, after its reports. */
 function positions(ctx: Ctx, tsMicros: number): void {
   const balances = ctx.opts.balances;
-  if (balances === undefined) return;
+  if (balances === undefined || ctx.touched.size === 0) return;
   const scale = new Map([...ctx.view.markets.assets.values()].map((a) => [a.asset, a.scale]));
   for (const [userId, assets] of ctx.touched) {
     const list = balances(userId, [...assets]);

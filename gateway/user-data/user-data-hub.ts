@@ -5,7 +5,8 @@
  * whoever subscribed (listen-key streams, WebSocket API subscriptions).
  *
  *   core.onEvents(hub.listener)        released records, whole commands, in seq order
- *     -> userDataEvents(view, ...)     exactly once per command: feeds the OrderView
+ *     -> userDataEvents(view, ...)     exactly once per command: feeds the OrderView, and
+ *                                      builds the events of users somebody listens to
  *     -> per-user queues               only for users somebody listens to
  *     -> subscribers                   send(payload), synchronous, never awaited
  *
@@ -286,6 +287,8 @@ export class UserDataHub {
         // balances are fetched when the position reaches the head of the user's queue.
         balances: (userId, assets) =>
           this.streams.has(userId) ? assets.map((asset) => ({ asset, freeUnits: 0, lockedUnits: 0 })) : [],
+        // Nothing is built for users nobody listens to (most of them, most of the time).
+        wants: (userId) => this.streams.has(userId),
       });
     } catch (err) {
       this.logger?.error({ err, seq }, 'user data: a command could not be turned into user data events');

@@ -264,6 +264,50 @@ describe('user data events', () => {
     assert.equal((withHint[0]!.payload as ExecutionReport).c, 'undo-1');
   });
 
+  it('builds only the events of the users wanted, and feeds the view every event all the same', () => {
+    const all = funded();
+    const some = funded();
+    some.wants = (u) => u === ALICE || u === CAROL;
+    const seen = (x: Exchange) => {
+      const out: UserDataEvent[][] = [];
+      x.rest(BOB, 'SELL', '50000', '0.5');
+      out.push(x.userData);
+      x.rest(CAROL, 'SELL', '50100', '0.2');
+      out.push(x.userData);
+      x.order(ALICE, {
+        symbol: 'BTCUSDT',
+        side: 'BUY',
+        type: 'LIMIT',
+        timeInForce: 'GTC',
+        price: '50100',
+        quantity: '0.6',
+      });
+      out.push(x.userData);
+      x.rest(ALICE, 'BUY', '49000', '0.1');
+      out.push(x.userData);
+      x.fund(BOB, 'USDT', '10');
+      out.push(x.userData);
+      x.cancelAll(ALICE, { symbol: 'BTCUSDT' });
+      out.push(x.userData);
+      return out;
+    };
+    const full = seen(all);
+    const filtered = seen(some);
+    // The trade between ALICE and BOB, CAROL's fill and BOB's deposit were all built in full.
+    assert.ok(full.flat().some((e) => e.userId === BOB && e.payload.e === 'executionReport'));
+    assert.ok(full.flat().some((e) => e.userId === BOB && e.payload.e === 'balanceUpdate'));
+    assert.deepEqual(
+      filtered,
+      full.map((events) => events.filter((e) => e.userId === ALICE || e.userId === CAROL)),
+    );
+    // The views agree on every order, BOB's included.
+    for (const user of [ALICE, BOB, CAROL])
+      assert.deepEqual(some.view.openOrders(user), all.view.openOrders(user), `open orders of ${user}`);
+    for (let id = 1; id <= 4; id++)
+      for (const user of [ALICE, BOB, CAROL])
+        assert.deepEqual(some.view.order(user, 0 as never, id), all.view.order(user, 0 as never, id));
+  });
+
   it('reports a cancel-all as one CANCELED per order, and releases the funds in one position', () => {
     const x = funded();
     x.rest(ALICE, 'BUY', '50000', '0.1');

@@ -68,6 +68,8 @@ export class Exchange {
   tsMicros = T0;
   /** The user data events of the last command. */
   userData: UserDataEvent[] = [];
+  /** Whose user data events to build (UserDataOptions.wants; default everyone's). */
+  wants: ((userId: number) => boolean) | undefined;
   private cids = 0;
 
   /** Parse context for `user`: generated client order ids are "gen-1", "gen-2", ... */
@@ -79,7 +81,10 @@ export class Exchange {
   submit(cmd: CommandInput): EngineEvent[] {
     this.tsMicros += 1000;
     const events = this.engine.submit(cmd, this.tsMicros);
-    this.userData = userDataEvents(this.view, events, { balances: (u, a) => this.balances(u, a) });
+    this.userData = userDataEvents(this.view, events, {
+      balances: (u, a) => this.balances(u, a),
+      ...(this.wants === undefined ? {} : { wants: this.wants }),
+    });
     return events;
   }
 
