@@ -9,6 +9,7 @@
  * resolves it again.
  */
 import { createPublicKey, randomBytes } from 'node:crypto';
+import type { CompiledQuery } from 'kysely';
 import { appendAudit } from '../audit/audit-log.ts';
 import type { MasterKey } from '../crypto/master-key.ts';
 import { open, seal } from '../crypto/secret-box.ts';
@@ -360,15 +361,9 @@ export interface ResolvedApiKey {
   readonly kycTier: number;
 }
 
-/**
- * The live key with this id, with its owner's status and KYC tier, or null (unknown,
- * malformed or deleted). A key of a disabled user is still resolved, with userStatus
- * 'DISABLED', so that the gateway can tell that account apart from a bad key; the gateway
- * checks userStatus, the permissions and the allow-list for the request at hand.
- */
-export async function resolveApiKey(db: Db, key: MasterKey, apiKey: string): Promise<ResolvedApiKey | null> {
-  if (typeof apiKey !== 'string' || !API_KEY_SHAPE.test(apiKey)) return null;
-  const row = await db
+/** The lookup of a key by its API key, built once per database (compiled SQL, `$1` = the key). */
+function keyLookupQuery(db: Db) {
+  return db
     .selectFrom('apiKeys')
     .innerJoin('users', 'users.id', 'apiKeys.userId')
     .select([
@@ -384,9 +379,30 @@ export async function resolveApiKey(db: Db, key: MasterKey, apiKey: string): Pro
       'users.status',
       'users.kycTier',
     ])
-    .where('apiKeys.apiKey', '=', apiKey)
-    .where('apiKeys.deletedAt', 'is', null)
-    .executeTakeFirst();
+    .where('apiKeys.apiKey', '=', '')
+    .where('apiKeys.deletedAt', 'is', null);
+}
+type KeyLookupRow = NonNullable<Awaited<ReturnType<ReturnType<typeof keyLookupQuery>['executeTakeFirst']>>>;
+const compiledLookups = new WeakMap<Db, CompiledQuery<KeyLookupRow>>();
+
+/**
+ * The live key with this id, with its owner's status and KYC tier, or null (unknown,
+ * malformed or deleted). A key of a disabled user is still resolved, with userStatus
+ * 'DISABLED', so that the gateway can tell that account apart from a bad key; the gateway
+ * checks userStatus, the permissions and the allow-list for the request at hand.
+ */
+export async function resolveApiKey(db: Db, key: MasterKey, apiKey: string): Promise<ResolvedApiKey | null> {
+  if (typeof apiKey !== 'string' || !API_KEY_SHAPE.test(apiKey)) return null;
+  // Every signed request whose key is not cached runs this: compiled once, not per request.
+  let compiled = compiledLookups.get(db);
+  if (compiled === undefined) {
+    compiled = keyLookupQuery(db).compile();
+    if (compiled.parameters.length !== 1)
+      throw new Error('the API-key lookup must take exactly one parameter');
+    compiledLookups.set(db, compiled);
+  }
+  const result = await db.executeQuery<KeyLookupRow>({ ...compiled, parameters: [apiKey] });
+  const row = result.rows[0];
   if (row === undefined) return null;
   const common = {
     keyId: row.id,
