@@ -102,6 +102,13 @@ export interface PlatformParts {
   readonly engine: EnginePort;
   /** The market data bus (WebSocket streams follow it). */
   readonly bus: Bus;
+  /**
+   * Where the persister runs in this process: resolves once what the engine has released so
+   * far is in the history tables (at most a quarter second), so that a client reads its own
+   * orders and trades right after their replies. Absent elsewhere: history then lags by the
+   * persister's own pace.
+   */
+  readonly historyCaughtUp?: () => Promise<void>;
 }
 
 /** The admin token: given, or generated once and kept in <dataDir>/keys/admin.token (0600). */
@@ -307,6 +314,7 @@ export async function startPlatform(
 
     // 5. gateway (or, on a core without one, the admin API alone)
     let gateway: Gateway | null = null;
+    const historyWriter = persister;
     const parts: PlatformParts = {
       markets,
       db,
@@ -319,6 +327,7 @@ export async function startPlatform(
       trustProxy: config.trustProxy,
       engine: core !== null ? coreEnginePort(core) : clientEnginePort(client),
       bus,
+      ...(historyWriter === null ? {} : { historyCaughtUp: () => historyWriter.catchUp(250) }),
     };
     const wiring = roles.has('gateway') ? (overrides.routes?.(parts) ?? { routes: [] }) : { routes: [] };
     let wiringClosed = false;

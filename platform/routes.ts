@@ -30,14 +30,21 @@ import { startSeededFeed } from '../gateway/user-data/view-seed.ts';
 import { registerWsApi } from '../gateway/user-data/ws-api.ts';
 import type { GatewayWiring, PlatformParts } from './platform.ts';
 
-/** The gateway's history port over the accounts database (orders table, trade store). */
-export function orderHistory(ctx: HistoryContext): OrderHistory {
+/**
+ * The gateway's history port over the accounts database (orders table, trade store). Each read
+ * first awaits `caughtUp` when given (the persister in this process: see PlatformParts).
+ */
+export function orderHistory(ctx: HistoryContext, caughtUp?: () => Promise<void>): OrderHistory {
+  const ready = caughtUp ?? (() => Promise.resolve());
   return {
-    allOrders: async (userId, symbol, q) =>
-      (await userOrders(ctx, userId, { symbol, ...q })).map(
+    allOrders: async (userId, symbol, q) => {
+      await ready();
+      return (await userOrders(ctx, userId, { symbol, ...q })).map(
         ({ userId: _u, createdSeq: _c, ...row }) => row as HistoryOrder,
-      ),
+      );
+    },
     async order(userId, symbol, q) {
+      await ready();
       try {
         const { userId: _u, createdSeq: _c, ...row } = await userOrder(ctx, userId, { symbol, ...q });
         return row as HistoryOrder;
@@ -46,7 +53,10 @@ export function orderHistory(ctx: HistoryContext): OrderHistory {
         throw e;
       }
     },
-    myTrades: (userId, symbol, q) => userTrades(ctx, userId, { symbol, ...q }),
+    myTrades: async (userId, symbol, q) => {
+      await ready();
+      return userTrades(ctx, userId, { symbol, ...q });
+    },
   };
 }
 
@@ -85,11 +95,14 @@ export function gatewayRoutes(parts: PlatformParts): GatewayWiring {
   });
   const listenKeys = new ListenKeys(clock);
   listenKeys.start();
-  const history = orderHistory({
-    db: parts.db.db,
-    markets: parts.markets,
-    trades: postgresTradeStore(parts.db.db),
-  });
+  const history = orderHistory(
+    {
+      db: parts.db.db,
+      markets: parts.markets,
+      trades: postgresTradeStore(parts.db.db),
+    },
+    parts.historyCaughtUp,
+  );
   const streams = new MarketStreams({
     bus: parts.bus,
     markets: parts.markets,

@@ -163,6 +163,8 @@ export class Persister {
   private scheduled = false;
   /** The timer of a batch lingering (lingerMs), if one is. */
   private lingering: NodeJS.Timeout | null = null;
+  /** Commands up to this seq are written without lingering (`catchUp`). */
+  private hurrySeq = 0;
   /** Set while the writer waits on a batch with room for another in flight: new events wake it. */
   private wake: (() => void) | null = null;
   private inFlight = 0;
@@ -303,6 +305,32 @@ export class Persister {
   }
 
   /**
+   * For a read that must see what was acknowledged before it (a client's own trades in
+   * myTrades right after its order's reply): writes every whole command that has arrived
+   * without lingering, and resolves once it is committed or after `maxWaitMs`, whichever comes
+   * first. Never rejects: on a stopped persister, or a slow one, the read sees what is written.
+   */
+  catchUp(maxWaitMs: number): Promise<void> {
+    const seq = this.received;
+    if (seq <= this.committed || this.stopped) return Promise.resolve();
+    if (seq > this.hurrySeq) this.hurrySeq = seq;
+    if (this.lingering !== null) {
+      clearTimeout(this.lingering);
+      this.lingering = null;
+      this.scheduled = false;
+      this.schedule();
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, maxWaitMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.flushed(seq).then(done, done);
+    });
+  }
+
+  /**
    * Resolves once at most `maxPendingEvents` events wait (default two batches): a producer
    * replaying a stream as fast as it can awaits this to keep the inbox bounded.
    */
@@ -429,7 +457,12 @@ export class Persister {
             // transaction, and a durable commit).
             if (flights.length > 0 && this.queue.wholeCommands(this.maxBatch, offset) < this.behindMin) break;
             // Idle and keeping up: a small batch waits out the linger since the last one started.
-            if (flights.length === 0 && this.lingerMs > 0 && this.closing === null) {
+            if (
+              flights.length === 0 &&
+              this.lingerMs > 0 &&
+              this.closing === null &&
+              this.hurrySeq <= expected
+            ) {
               const wait = this.lastStartAt + this.lingerMs - performance.now();
               if (wait > 0 && this.queue.wholeCommands(this.maxBatch, offset) < this.behindMin) {
                 linger = wait;

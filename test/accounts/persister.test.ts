@@ -478,6 +478,28 @@ describe('persister', () => {
       assert.equal((await readProgress(adb.db, 'history')).lastSeq, 4);
     });
 
+    it('catches up at once for a read: what has arrived goes without lingering, later batches linger again', async () => {
+      const p = await Persister.open(adb.db, markets, { lingerMs: 60_000 });
+      const { send } = driver(p.listener);
+      const deposit = (n: number) =>
+        send({ kind: 'Deposit', userId: userId(n), assetId: 0, amountUnits: 10 ** 8, refId: n });
+      deposit(1);
+      await p.flushed(1);
+      deposit(2);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(p.lag().committedSeq, 1, 'lingering');
+      // Neither the linger (a minute) nor the bound (30 s) is waited for: the test's own 2 s
+      // timeout would fail it.
+      await p.catchUp(30_000);
+      assert.equal(p.lag().committedSeq, 2);
+      deposit(3);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(p.lag().committedSeq, 2, 'lingering again');
+      await p.close();
+      assert.equal((await readProgress(adb.db, 'history')).lastSeq, 3);
+      await p.catchUp(30_000); // closed: at once
+    });
+
     it('stops at a gap in the stream and rejects those waiting for what is missing', async () => {
       const errors: Error[] = [];
       const p = await Persister.open(adb.db, markets, { onError: (e) => errors.push(e) });
