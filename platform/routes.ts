@@ -122,6 +122,7 @@ export function gatewayRoutes(parts: PlatformParts): GatewayWiring {
       markets: parts.markets,
       engine: parts.engine,
       funds: parts.funds,
+      ...(parts.historyCaughtUp === undefined ? {} : { historyCaughtUp: parts.historyCaughtUp }),
     }),
     ...capitalRoutes({
       db: parts.db.db,

@@ -82,6 +82,8 @@ export interface AccountManagementDeps {
   /** Withdrawals hold and settle through it. */
   readonly engine: EnginePort;
   readonly funds: FundsConfig;
+  /** Awaited before a ledger read, where the persister runs in the process (PlatformParts.historyCaughtUp). */
+  readonly historyCaughtUp?: () => Promise<void>;
 }
 
 /** A JSON request body (an object; `{}` when the request has none). */
@@ -663,6 +665,7 @@ export function accountManagementRoutes(deps: AccountManagementDeps): Route[] {
           ...(cursor === undefined ? {} : { cursor }),
           ...(limit === undefined ? {} : { limit }),
         };
+        await deps.historyCaughtUp?.();
         const page = await userLedger(history, session.userId, q);
         return {
           entries: page.entries.map((e) => ({
