@@ -54,6 +54,7 @@ import {
 import { Core, CoreBusyError } from '../engine/runtime/core.ts';
 import type { Journal, JournalStats } from '../engine/runtime/journal/journal.ts';
 import type { CommandInput } from '../engine/runtime/sequencer.ts';
+import { fdatasyncLatency } from './measure.ts';
 import { DEFAULT_WORKLOAD, generateWorkload, Op, type Workload } from './workload.ts';
 
 const { values: args } = parseArgs({
@@ -331,33 +332,7 @@ function directFsync(dir: string, stats: JournalStats | null): RunResult['direct
     4096,
     Math.round(stats !== null && stats.groups > 0 ? stats.bytes / stats.groups : 65536),
   );
-  const buf = Buffer.alloc(bytes, 0x5a);
-  const file = path.join(dir, 'fsync-probe');
-  const fd = fs.openSync(file, 'w');
-  const h = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 60_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
-  try {
-    for (let i = 0; i < FSYNC_SAMPLES; i++) {
-      fs.writeSync(fd, buf);
-      const t = performance.now();
-      fs.fdatasyncSync(fd);
-      h.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
-    }
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(file, { force: true });
-  }
-  const r = {
-    p50: h.getValueAtPercentile(50),
-    p99: h.getValueAtPercentile(99),
-    p999: h.getValueAtPercentile(99.9),
-    max: h.maxValue,
-  };
-  h.destroy();
-  return r;
+  return fdatasyncLatency(dir, bytes, { samples: FSYNC_SAMPLES });
 }
 
 function show(r: RunResult): void {

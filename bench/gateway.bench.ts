@@ -61,6 +61,7 @@ import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
 import { serverClockOffset } from './gateway-clock.ts';
 import type { LoadMessage, LoadResult, LoadRun, LoadUser } from './gateway-protocol.ts';
+import { fdatasyncLatency } from './measure.ts';
 import { freshDatabase } from './postgres-db.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -204,52 +205,6 @@ async function stopServer(s: Server, graceMs = 60_000): Promise<void> {
   const timer = setTimeout(() => s.child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Floors
-
-interface FsyncFloor {
-  readonly samples: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly p999: number;
-  readonly max: number;
-}
-
-/** 4 KiB write + fdatasync in a loop for `seconds`, latency of the fdatasync in µs. */
-function fsyncFloor(dir: string, seconds: number): FsyncFloor {
-  const buf = Buffer.alloc(4096, 0x5a);
-  const file = path.join(dir, 'fdatasync-probe');
-  const fd = fs.openSync(file, 'w');
-  const h = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 60_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
-  let samples = 0;
-  try {
-    const end = performance.now() + seconds * 1000;
-    while (performance.now() < end) {
-      fs.writeSync(fd, buf);
-      const t = performance.now();
-      fs.fdatasyncSync(fd);
-      h.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
-      samples++;
-    }
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(file, { force: true });
-  }
-  const r = {
-    samples,
-    p50: h.getValueAtPercentile(50),
-    p99: h.getValueAtPercentile(99),
-    p999: h.getValueAtPercentile(99.9),
-    max: h.maxValue,
-  };
-  h.destroy();
-  return r;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -480,7 +435,8 @@ async function main(): Promise<void> {
   );
 
   // 1. fdatasync floor
-  const disk = fsyncFloor(dataDir, FSYNC_SECONDS);
+  // 4 KiB appends, each fdatasynced, for FSYNC_SECONDS.
+  const disk = fdatasyncLatency(dataDir, 4096, { seconds: FSYNC_SECONDS });
   console.log(
     `fdatasync (4 KiB writes, ${fmt(disk.samples)} samples): p50 ${fmt(millis(disk.p50), 3)} ms, ` +
       `p99 ${fmt(millis(disk.p99), 3)} ms, p99.9 ${fmt(millis(disk.p999), 3)} ms, max ${fmt(millis(disk.max), 3)} ms`,

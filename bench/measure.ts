@@ -1,6 +1,8 @@
 /**
  * Measurement helpers: GC pauses from perf_hooks, memory, timer calibration, percentiles.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { constants, type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 
@@ -146,6 +148,58 @@ export function latencyOf(lat: Float64Array, n: number, timerNs: number): Latenc
     p999: h.getValueAtPercentile(99.9),
     max: h.maxValue,
     mean: h.mean,
+  };
+  h.destroy();
+  return r;
+}
+
+/** The disk's fdatasync latency in µs, as `fdatasyncLatency` measures it. */
+export interface FsyncLatency {
+  readonly samples: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+}
+
+/**
+ * Appends of `bytes` to a probe file in `dir`, each followed by an fdatasync that is timed:
+ * `samples` of them, or as many as fit in `seconds`. The probe file is removed.
+ */
+export function fdatasyncLatency(
+  dir: string,
+  bytes: number,
+  until: { readonly samples: number } | { readonly seconds: number },
+): FsyncLatency {
+  const buf = Buffer.alloc(bytes, 0x5a);
+  const file = path.join(dir, 'fdatasync-probe');
+  const fd = fs.openSync(file, 'w');
+  const h = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  const end = 'seconds' in until ? performance.now() + until.seconds * 1000 : Number.POSITIVE_INFINITY;
+  const most = 'samples' in until ? until.samples : Number.POSITIVE_INFINITY;
+  let samples = 0;
+  try {
+    while (samples < most && performance.now() < end) {
+      fs.writeSync(fd, buf);
+      const t = performance.now();
+      fs.fdatasyncSync(fd);
+      h.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
+      samples++;
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+  const r = {
+    samples,
+    p50: h.getValueAtPercentile(50),
+    p99: h.getValueAtPercentile(99),
+    p999: h.getValueAtPercentile(99.9),
+    max: h.maxValue,
   };
   h.destroy();
   return r;

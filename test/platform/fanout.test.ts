@@ -32,6 +32,7 @@ import { RedisBus } from '../../gateway/market-data/bus/redis.adapter.ts';
 import { loadConfig } from '../../platform/config.ts';
 import { type Platform, type PlatformOverrides, startPlatform } from '../../platform/platform.ts';
 import { gatewayRoutes } from '../../platform/routes.ts';
+import { rng } from '../engine/helpers.ts';
 
 /** Any JSON a test reads. */
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON shapes.
@@ -56,20 +57,6 @@ function dec(u: bigint): string {
 /** 1e-8 units as a decimal string without trailing zeros (what a client sends). */
 function plain(u: bigint): string {
   return dec(u).replace(/\.?0+$/, '');
-}
-
-// --- seeded random ---------------------------------------------------------------------------------
-
-/** mulberry32: a small seeded generator. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SEED = Number(process.env.FANOUT_SEED ?? 20_240_611);
@@ -593,15 +580,15 @@ class Rig {
     progress: (done: number) => void = () => {},
     concurrency = 4,
   ): Promise<RunStats> {
-    const rng = seeded(seed);
-    const int = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
+    const random = rng(seed);
+    const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
     const stats: RunStats = { placed: 0, filledTakers: 0, cancels: 0, cancelsMissed: 0 };
     let next = 0;
     let done = 0;
     const one = async (): Promise<void> => {
       const symbol = SYMBOLS[int(0, SYMBOLS.length - 1)]!;
       const openHere = [...this.open].filter(([, [s]]) => s === symbol);
-      if (openHere.length > 0 && rng() < 1 / 6) {
+      if (openHere.length > 0 && random() < 1 / 6) {
         const [orderId, [, user]] = openHere[int(0, openHere.length - 1)]!;
         this.open.delete(orderId);
         const r = await this.signed(this.gatewayA, user, 'DELETE', '/api/v3/order', {
@@ -616,7 +603,7 @@ class Rig {
       }
       const spec = SPECS[symbol];
       const user = this.users[int(0, this.users.length - 1)]!;
-      const buy = rng() < 0.5;
+      const buy = random() < 0.5;
       const ticks = buy ? int(-12, 4) : int(-4, 12);
       const price = spec.mid + BigInt(ticks) * spec.tick;
       const qty = BigInt(int(spec.minLots, spec.maxLots)) * spec.lot;
