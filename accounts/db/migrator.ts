@@ -16,6 +16,7 @@ import * as kycSealedIdentity from './migrations/2026_11_28_19_00_00_kyc_sealed_
 import * as historyWritePath from './migrations/2026_11_28_20_00_00_history_write_path.ts';
 import * as balancesFillfactor from './migrations/2026_11_28_20_30_00_balances_fillfactor.ts';
 import * as ordersHotFills from './migrations/2026_11_28_21_00_00_orders_hot_fills.ts';
+import * as tradePostings from './migrations/2026_11_29_01_00_00_trade_postings.ts';
 
 /** Every migration, by name (`YYYY_MM_DD_HH_MM_SS_name`); Kysely runs them in name order. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026_11_28_20_00_00_history_write_path': historyWritePath,
   '2026_11_28_20_30_00_balances_fillfactor': balancesFillfactor,
   '2026_11_28_21_00_00_orders_hot_fills': ordersHotFills,
+  '2026_11_29_01_00_00_trade_postings': tradePostings,
 };
 
 class StaticProvider implements MigrationProvider {
@@ -54,6 +56,13 @@ function migrator(db: Kysely<any>): Migrator {
 // biome-ignore lint/suspicious/noExplicitAny: see above
 export async function migrateToLatest(db: Kysely<any>): Promise<void> {
   check(await migrator(db).migrateToLatest());
+}
+
+/** Migrates up or down to `name` (a key of the list): tests of one migration's data. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export async function migrateTo(db: Kysely<any>, name: string): Promise<void> {
+  if (!(name in MIGRATIONS)) throw new MigrationError(`no migration is named ${name}`);
+  check(await migrator(db).migrateTo(name));
 }
 
 /** Undoes every migration (tests, and an operator resetting a development database). */

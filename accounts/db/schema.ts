@@ -184,12 +184,33 @@ export interface TradesTable {
   sellerFeeUnits: number;
   seq: number;
   tsMicros: number;
+  /**
+   * The id of the trade's first ledger posting; its postings are not rows of `ledger_entries`
+   * but read from this row through the view `ledger` (migration 2026_11_29_01_00_00). Null: a
+   * trade whose postings are rows of `ledger_entries` (written before that migration), or one
+   * written by the trade store's `putTrades`, without postings.
+   */
+  ledgerId: number | null;
+  /** The trade's base amount in units (null where `ledgerId` is). */
+  baseUnits: number | null;
+}
+
+/** The listed markets' assets, for the trade postings of the view `ledger`. */
+export interface SymbolsTable {
+  symbol: string;
+  baseAsset: string;
+  quoteAsset: string;
 }
 
 /** Ledger accounts besides users: the fee account is user 0; the outside world is -1. */
 export const EXTERNAL_ACCOUNT = -1;
 export const FEE_ACCOUNT = 0;
 
+/**
+ * The ledger entries written as rows: deposits and withdrawals (and the trade postings written
+ * before migration 2026_11_29_01_00_00). Read the ledger through the view `ledger`, which
+ * adds every trade's postings.
+ */
 export interface LedgerEntriesTable {
   id: Generated<number>;
   seq: number;
@@ -215,6 +236,23 @@ export interface BalancesTable {
 export interface PersisterStateTable {
   consumer: string;
   lastSeq: number;
+  /** The last ledger id the consumer gave out (0: none). */
+  lastLedgerId: Generated<number>;
+}
+
+/**
+ * The view `ledger`: the whole double-entry ledger, the rows of `ledger_entries` and the
+ * postings of every trade, read from its trade row. Read only.
+ */
+export interface LedgerView {
+  id: number;
+  seq: number;
+  accountId: number;
+  asset: string;
+  amountUnits: number;
+  kind: LedgerEntriesTable['kind'];
+  ref: string;
+  tsMicros: number;
 }
 
 export interface AuditLogTable {
@@ -242,6 +280,8 @@ export interface Database {
   orders: OrdersTable;
   trades: TradesTable;
   ledgerEntries: LedgerEntriesTable;
+  ledger: LedgerView;
+  symbols: SymbolsTable;
   balances: BalancesTable;
   persisterState: PersisterStateTable;
   auditLog: AuditLogTable;

@@ -10,10 +10,17 @@
  *   deposit             user +X, external -X                              kind DEPOSIT
  *   withdrawal settled  user -X, external +X                              kind WITHDRAWAL
  *   trade               buyer +base-buyerFee, seller -base  (base asset)  kind TRADE
+ *                       fee account +buyerFee (base)                      kind FEE
  *                       buyer -quote, seller +quote-sellerFee (quote)     kind TRADE
- *                       fee account +buyerFee (base), +sellerFee (quote)  kind FEE
+ *                       fee account +sellerFee (quote)                    kind FEE
  * Holds and releases move funds between free and locked: totals do not change, so they are
- * not postings. Entries of zero units are left out.
+ * not postings. Entries of zero units are left out, and the others take consecutive ids.
+ *
+ * Deposits and withdrawals are written as rows of `ledger_entries` (`ledger`). A trade's
+ * postings are not: they are a pure function of the trade row, which carries the id of its
+ * first posting and its base units (`tradeLedgerIds`, `tradeBaseUnits`), and the view `ledger`
+ * reads them from there with the same ids (migration 2026_11_29_01_00_00). They still count in
+ * the balance changes and in `postings`.
  */
 import {
   decodeEvent,
@@ -88,7 +95,7 @@ export interface BalanceDelta {
   updatedSeq: number;
 }
 
-/** The ledger entries of a batch, column by column (ids consecutive from `firstLedgerId`). */
+/** The ledger entries a batch writes as rows, column by column (deposits and withdrawals). */
 export interface LedgerColumns {
   readonly id: number[];
   readonly seq: number[];
@@ -108,7 +115,14 @@ export interface BatchRows {
   readonly newOrders: NewOrderRow[];
   readonly orderChanges: OrderChange[];
   readonly trades: TradeRecord[];
+  /** `tradeLedgerIds[i]`: the id of `trades[i]`'s first ledger posting. */
+  readonly tradeLedgerIds: number[];
+  /** `tradeBaseUnits[i]`: `trades[i]`'s base amount in units. */
+  readonly tradeBaseUnits: number[];
+  /** The rows of `ledger_entries` the batch writes. */
   readonly ledger: LedgerColumns;
+  /** Every ledger posting of the batch: the rows of `ledger`, and the trades' postings. */
+  readonly postings: number;
   /** Sorted by account and asset (a fixed lock order for the upsert). */
   readonly balances: BalanceDelta[];
   /** The id the next batch's first ledger entry takes. */
@@ -179,6 +193,25 @@ export function foldBatch(
   let nextId = firstLedgerId;
   let pendingTrade: Extract<EngineEvent, { kind: 'TradeExecuted' }> | null = null;
 
+  const tradeLedgerIds: number[] = [];
+  const tradeBaseUnits: number[] = [];
+  let postings = 0;
+
+  /** A posting of `amountUnits` (not 0) to the balance changes; takes the next ledger id. */
+  const tally = (seq: number, accountId: number, asset: string, amountUnits: number): void => {
+    nextId++;
+    postings++;
+    // A number, not a string: this runs six times per trade.
+    const key = (accountId + 1) * nAssets + names.assetIndex.get(asset)!;
+    const b = balances.get(key);
+    if (b === undefined) balances.set(key, { accountId, asset, deltaUnits: amountUnits, updatedSeq: seq });
+    else {
+      b.deltaUnits += amountUnits;
+      b.updatedSeq = seq;
+    }
+  };
+
+  /** A posting written as a row of `ledger_entries` (deposits, withdrawals). */
   const post = (
     seq: number,
     accountId: number,
@@ -189,7 +222,7 @@ export function foldBatch(
     ts: number,
   ): void => {
     if (amountUnits === 0) return;
-    ledger.id.push(nextId++);
+    ledger.id.push(nextId);
     ledger.seq.push(seq);
     ledger.accountId.push(accountId);
     ledger.asset.push(asset);
@@ -197,14 +230,12 @@ export function foldBatch(
     ledger.kind.push(kind);
     ledger.ref.push(ref);
     ledger.tsMicros.push(ts);
-    // A number, not a string: this runs six times per trade.
-    const key = (accountId + 1) * nAssets + names.assetIndex.get(asset)!;
-    const b = balances.get(key);
-    if (b === undefined) balances.set(key, { accountId, asset, deltaUnits: amountUnits, updatedSeq: seq });
-    else {
-      b.deltaUnits += amountUnits;
-      b.updatedSeq = seq;
-    }
+    tally(seq, accountId, asset, amountUnits);
+  };
+
+  /** A trade's posting: its id and row come from the trade row (the view `ledger`). */
+  const postTrade = (seq: number, accountId: number, asset: string, amountUnits: number): void => {
+    if (amountUnits !== 0) tally(seq, accountId, asset, amountUnits);
   };
 
   /**
@@ -357,13 +388,15 @@ export function foldBatch(
         touch(t.makerOrderId, e.seq, e.tsMicros, t.qtyLots, e.quoteUnits, makerStatus);
         const base = names.base[e.symbolId]!;
         const quote = names.quote[e.symbolId]!;
-        const ref = `trade:${symbol}:${e.tradeId}`;
-        post(e.seq, e.buyerUserId, base, e.baseUnits - e.buyerFeeUnits, 'TRADE', ref, e.tsMicros);
-        post(e.seq, e.sellerUserId, base, -e.baseUnits, 'TRADE', ref, e.tsMicros);
-        post(e.seq, FEE_ACCOUNT, base, e.buyerFeeUnits, 'FEE', ref, e.tsMicros);
-        post(e.seq, e.buyerUserId, quote, -e.quoteUnits, 'TRADE', ref, e.tsMicros);
-        post(e.seq, e.sellerUserId, quote, e.quoteUnits - e.sellerFeeUnits, 'TRADE', ref, e.tsMicros);
-        post(e.seq, FEE_ACCOUNT, quote, e.sellerFeeUnits, 'FEE', ref, e.tsMicros);
+        // The order of the view's postings (migration 2026_11_29_01_00_00), which gives their ids.
+        tradeLedgerIds.push(nextId);
+        tradeBaseUnits.push(e.baseUnits);
+        postTrade(e.seq, e.buyerUserId, base, e.baseUnits - e.buyerFeeUnits);
+        postTrade(e.seq, e.sellerUserId, base, -e.baseUnits);
+        postTrade(e.seq, FEE_ACCOUNT, base, e.buyerFeeUnits);
+        postTrade(e.seq, e.buyerUserId, quote, -e.quoteUnits);
+        postTrade(e.seq, e.sellerUserId, quote, e.quoteUnits - e.sellerFeeUnits);
+        postTrade(e.seq, FEE_ACCOUNT, quote, e.sellerFeeUnits);
         break;
       }
       case 'OrderCanceled':
@@ -437,7 +470,10 @@ export function foldBatch(
     newOrders: [...created.values()],
     orderChanges: [...changed.values()],
     trades,
+    tradeLedgerIds,
+    tradeBaseUnits,
     ledger,
+    postings,
     balances: [...balances.values()].sort((a, b) =>
       a.accountId !== b.accountId
         ? a.accountId - b.accountId

@@ -13,7 +13,7 @@
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
-import type { BatchRows } from './batch-rows.ts';
+import type { BatchRows, MarketNames } from './batch-rows.ts';
 import { CopyRows, copyIn } from './copy-in.ts';
 import { intArray, nullableIntArray, textArray } from './sql-arrays.ts';
 
@@ -41,11 +41,50 @@ export async function readProgress(
     .select('lastSeq')
     .where('consumer', '=', consumer)
     .executeTakeFirst();
-  const ledger = await db
+  // The ledger's ids are the whole ledger's, whichever consumer gave them out: the largest
+  // any consumer recorded, or any row of ledger_entries holds (rows written without one).
+  const given = await db
+    .selectFrom('persisterState')
+    .select((eb) => eb.fn.max('lastLedgerId').as('maxId'))
+    .executeTakeFirst();
+  const rows = await db
     .selectFrom('ledgerEntries')
     .select((eb) => eb.fn.max('id').as('maxId'))
     .executeTakeFirst();
-  return { lastSeq: state?.lastSeq ?? 0, lastLedgerId: Number(ledger?.maxId ?? 0) };
+  return {
+    lastSeq: state?.lastSeq ?? 0,
+    lastLedgerId: Math.max(Number(given?.maxId ?? 0), Number(rows?.maxId ?? 0)),
+  };
+}
+
+/**
+ * Records the listed markets' assets in `symbols`, where the view `ledger` reads a trade's
+ * postings' assets. A symbol already there with other assets is refused: its trades' postings
+ * would change under them.
+ */
+export async function recordSymbols(db: Kysely<Database>, names: MarketNames): Promise<void> {
+  if (names.symbols.length === 0) return;
+  await db
+    .insertInto('symbols')
+    .values(
+      names.symbols.map((symbol, i) => ({ symbol, baseAsset: names.base[i]!, quoteAsset: names.quote[i]! })),
+    )
+    .onConflict((oc) => oc.column('symbol').doNothing())
+    .execute();
+  const stored = await db
+    .selectFrom('symbols')
+    .selectAll()
+    .where('symbol', 'in', names.symbols as string[])
+    .execute();
+  const byName = new Map(stored.map((r) => [r.symbol, r] as const));
+  names.symbols.forEach((symbol, i) => {
+    const r = byName.get(symbol);
+    if (r === undefined || r.baseAsset !== names.base[i] || r.quoteAsset !== names.quote[i]) {
+      throw new PersisterStateError(
+        `market ${symbol} is ${names.base[i]}/${names.quote[i]}, but its trades in the database are ${r?.baseAsset}/${r?.quoteAsset}`,
+      );
+    }
+  });
 }
 
 /** One table's appended rows: COPY text, or one array literal per column for `unnest`. */
@@ -97,7 +136,7 @@ export interface WriteOptions {
    */
   readonly behind?: { readonly seq: number; readonly written: Promise<void> };
   /**
-   * Runs once, when the largest statement (the ledger entries) is on its way to the server
+   * Runs once, when the largest statement (of the appends) is on its way to the server
    * and the server is busy with it: the caller's own synchronous work done there (folding and
    * encoding the next batch) overlaps the database's instead of holding up this write's next
    * statement.
@@ -149,20 +188,30 @@ export async function writeBatch(
     const seen = first.rows[0]?.lastSeq ?? 0;
     if (seen !== expectedLastSeq && (behind === undefined || seen !== behind.seq)) throw refuse(seen);
     try {
-      if (batch.newOrders !== null) await append(trx, NEW_ORDERS, batch.newOrders);
-      if (batch.trades !== null) await append(trx, TRADES, batch.trades);
-      if (batch.ledger !== null) {
-        const ledger = append(trx, LEDGER, batch.ledger);
-        if (options.whileWriting !== undefined) {
+      const appends: [AppendTarget, Append][] = [];
+      if (batch.newOrders !== null) appends.push([NEW_ORDERS, batch.newOrders]);
+      if (batch.trades !== null) appends.push([TRADES, batch.trades]);
+      if (batch.ledger !== null) appends.push([LEDGER, batch.ledger]);
+      // The caller's work overlaps the largest statement.
+      let largest = -1;
+      let largestBytes = -1;
+      for (let i = 0; i < appends.length; i++) {
+        const bytes = payloadBytes(appends[i]![1]);
+        if (bytes > largestBytes) [largest, largestBytes] = [i, bytes];
+      }
+      for (let i = 0; i < appends.length; i++) {
+        const written = append(trx, appends[i]![0], appends[i]![1]);
+        if (i === largest && options.whileWriting !== undefined) {
           // Handled here so a failure while the callback runs is not an unhandled rejection;
           // the await below still throws it.
-          ledger.catch(() => {});
+          written.catch(() => {});
           // One turn of the event loop: the statement is handed to the driver and written out.
           await new Promise<void>((resolve) => setImmediate(resolve));
           options.whileWriting();
         }
-        await ledger;
-      } else options.whileWriting?.();
+        await written;
+      }
+      if (largest < 0) options.whileWriting?.();
     } catch (e) {
       // The rows are there already: another writer of the same name got them in first.
       if ((e as { code?: unknown }).code === UNIQUE_VIOLATION) {
@@ -184,9 +233,18 @@ export async function writeBatch(
     if (batch.orderChanges !== null) await updateOrders(trx, rows, batch.orderChanges);
     if (batch.balances !== null) await upsertBalances(trx, batch.balances);
     await sql`
-      insert into persister_state (consumer, last_seq) values (${consumer}, ${rows.lastSeq})
-      on conflict (consumer) do update set last_seq = excluded.last_seq`.execute(trx);
+      insert into persister_state (consumer, last_seq, last_ledger_id) values (${consumer}, ${rows.lastSeq}, ${rows.nextLedgerId - 1})
+      on conflict (consumer) do update set last_seq = excluded.last_seq, last_ledger_id = excluded.last_ledger_id`.execute(
+      trx,
+    );
   });
+}
+
+function payloadBytes(payload: Append): number {
+  if ('copy' in payload) return payload.copy.length;
+  let n = 0;
+  for (const a of payload.arrays) n += a.length;
+  return n;
 }
 
 /** SQLSTATE of a duplicate key. */
@@ -240,6 +298,8 @@ const TRADES: AppendTarget = {
     ['seller_fee_units', 'int8'],
     ['seq', 'int8'],
     ['ts_micros', 'int8'],
+    ['ledger_id', 'int8'],
+    ['base_units', 'int8'],
   ],
 };
 
@@ -356,9 +416,12 @@ function encodeNewOrders(rows: BatchRows, copy: boolean): Append {
 
 function encodeTrades(rows: BatchRows, copy: boolean): Append {
   const trades = rows.trades;
+  const ledgerIds = rows.tradeLedgerIds;
+  const baseUnits = rows.tradeBaseUnits;
   if (copy) {
-    const w = new CopyRows(trades.length * 140);
-    for (const t of trades) {
+    const w = new CopyRows(trades.length * 170);
+    for (let i = 0; i < trades.length; i++) {
+      const t = trades[i]!;
       w.text(t.symbol);
       w.int(t.tradeId);
       w.int(t.priceTicks);
@@ -373,6 +436,8 @@ function encodeTrades(rows: BatchRows, copy: boolean): Append {
       w.int(t.sellerFeeUnits);
       w.int(t.seq);
       w.int(t.tsMicros);
+      w.int(ledgerIds[i]!);
+      w.int(baseUnits[i]!);
       w.endRow();
     }
     return { copy: w.bytes() };
@@ -394,6 +459,8 @@ function encodeTrades(rows: BatchRows, copy: boolean): Append {
       intArray(col('sellerFeeUnits')),
       intArray(col('seq')),
       intArray(col('tsMicros')),
+      intArray(ledgerIds),
+      intArray(baseUnits),
     ],
   };
 }

@@ -8,7 +8,7 @@
  * Rows keep the engine's integers (price ticks, quantity lots, smallest units) and times in
  * microseconds; the gateway formats decimals and milliseconds (order-format.ts).
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Markets } from '../../engine/index.ts';
 import type { Database, LedgerEntriesTable, OrderRow } from '../db/schema.ts';
 import { AccountsError } from '../errors.ts';
@@ -171,20 +171,99 @@ export async function userLedger(
     throw new AccountsError('history.bad_time_range', 'startTime must not be after endTime');
   }
   const limit = checkLimit(q.limit);
-  let sel = ctx.db
-    .selectFrom('ledgerEntries')
-    .select(['id', 'seq', 'asset', 'amountUnits', 'kind', 'ref', 'tsMicros'])
-    .where('accountId', '=', user);
-  if (q.asset !== undefined) sel = sel.where('asset', '=', q.asset);
-  if (start !== undefined) sel = sel.where('tsMicros', '>=', start);
-  if (end !== undefined) sel = sel.where('tsMicros', '<=', end);
-  if (cursor !== undefined) sel = sel.where('id', order === 'asc' ? '>' : '<', cursor);
   // One more than the page: whether another page follows, without a second query.
-  const rows = await sel
-    .orderBy('id', order)
-    .limit(limit + 1)
-    .execute();
-  const more = rows.length > limit;
-  const entries = more ? rows.slice(0, limit) : rows;
+  const want = limit + 1;
+  const dir = sql.raw(order);
+  const cmp = sql.raw(order === 'asc' ? '>' : '<');
+  const window = (column: string) =>
+    sql.join(
+      [
+        ...(start === undefined ? [] : [sql`${sql.ref(column)} >= ${start}`]),
+        ...(end === undefined ? [] : [sql`${sql.ref(column)} <= ${end}`]),
+      ].map((c) => sql` and ${c}`),
+      sql``,
+    );
+  // The rows of ledger_entries (deposits, withdrawals, trades from before their postings were
+  // read from the trade row), by the (account_id, id) index.
+  const rows = sql<LedgerEntry>`
+    select id, seq, asset, amount_units, kind, ref, ts_micros from ledger_entries
+    where account_id = ${user}${q.asset === undefined ? sql`` : sql` and asset = ${q.asset}`}${window('ts_micros')}
+      ${cursor === undefined ? sql`` : sql`and id ${cmp} ${cursor}`}
+    order by id ${dir} limit ${want}`;
+  const entries = await sql<LedgerEntry>`
+    select * from ((${rows}) union all (${tradePostings('buyer', user, q.asset, cursor, order, want, window)})
+      union all (${tradePostings('seller', user, q.asset, cursor, order, want, window)})) e
+    order by id ${dir} limit ${want}`
+    .execute(ctx.db)
+    .then((r) => r.rows);
+  const more = entries.length > limit;
+  if (more) entries.length = limit;
   return { entries, nextCursor: more ? entries[entries.length - 1]!.id : null };
 }
+
+/**
+ * The user's postings of the trades where the user was the buyer (or the seller): the first
+ * `want` of them in id order past the cursor. A trade's postings are read from its row, as the
+ * view `ledger` reads them (migration 2026_11_29_01_00_00: postings of zero units left out, the
+ * others consecutive ids from `ledger_id`; a test holds this query to the view), and the
+ * trades come by the `(buyer_user_id, ledger_id)` index. Each trade read gives the user at
+ * least one posting (the trade filter says so), except the one trade whose ids span the cursor:
+ * so `want + 1` trades give at least `want` postings where there are that many.
+ */
+function tradePostings(
+  role: 'buyer' | 'seller',
+  user: number,
+  asset: string | undefined,
+  cursor: number | undefined,
+  order: 'asc' | 'desc',
+  want: number,
+  window: (column: string) => RawBuilder<unknown>,
+): RawBuilder<LedgerEntry> {
+  const buyer = role === 'buyer';
+  // The user's two postings: base, then quote amounts.
+  const baseAmount = buyer ? sql`t.base_units - t.buyer_fee_units` : sql`-t.base_units`;
+  const quoteAmount = buyer ? sql`-t.quote_units` : sql`t.quote_units - t.seller_fee_units`;
+  const some =
+    asset === undefined
+      ? sql`(${baseAmount} <> 0 or ${quoteAmount} <> 0)`
+      : sql`((s.base_asset = ${asset} and ${baseAmount} <> 0) or (s.quote_asset = ${asset} and ${quoteAmount} <> 0))`;
+  // The ids of a trade run from ledger_id to ledger_id + (its non-zero postings) - 1 <= ledger_id + 5.
+  const span =
+    cursor === undefined
+      ? sql``
+      : order === 'desc'
+        ? sql` and t.ledger_id < ${cursor}`
+        : sql` and t.ledger_id > ${cursor - 6} and t.ledger_id + ${NONZERO} - 1 > ${cursor}`;
+  // Offsets of the buyer's postings (0: base, 3: quote) and the seller's (1, 4) among the six.
+  const [first, second] = buyer ? [sql`0`, OFFSET_3] : [OFFSET_1, OFFSET_4];
+  return sql<LedgerEntry>`
+    select t.ledger_id + p.o as id, t.seq, p.asset, p.amount_units, 'TRADE' as kind,
+      'trade:' || t.symbol || ':' || t.trade_id as ref, t.ts_micros
+    from (
+      select t.*, s.base_asset, s.quote_asset from trades t join symbols s on s.symbol = t.symbol
+      where ${sql.ref(`t.${role}_user_id`)} = ${user} and t.ledger_id is not null and ${some}${window('t.ts_micros')}${span}
+      order by t.ledger_id ${sql.raw(order)} limit ${want + 1}
+    ) t
+    cross join lateral (values (${first}, t.base_asset, ${baseAmount}), (${second}, t.quote_asset, ${quoteAmount}))
+      p (o, asset, amount_units)
+    where p.amount_units <> 0${asset === undefined ? sql`` : sql` and p.asset = ${asset}`}${
+      cursor === undefined
+        ? sql``
+        : sql` and t.ledger_id + p.o ${sql.raw(order === 'asc' ? '>' : '<')} ${cursor}`
+    }`;
+}
+
+/** Whether each of a trade's six postings (`t` a trades row) is other than zero, as 0 or 1. */
+const NZ = [
+  sql`(t.base_units - t.buyer_fee_units <> 0)::int`,
+  sql`(t.base_units <> 0)::int`,
+  sql`(t.buyer_fee_units <> 0)::int`,
+  sql`(t.quote_units <> 0)::int`,
+  sql`(t.quote_units - t.seller_fee_units <> 0)::int`,
+  sql`(t.seller_fee_units <> 0)::int`,
+];
+const OFFSET_1 = sql`${NZ[0]}`;
+const OFFSET_3 = sql`(${NZ[0]} + ${NZ[1]} + ${NZ[2]})`;
+const OFFSET_4 = sql`(${NZ[0]} + ${NZ[1]} + ${NZ[2]} + ${NZ[3]})`;
+/** A trade's non-zero postings. */
+const NONZERO = sql`(${sql.join(NZ, sql` + `)})`;

@@ -99,13 +99,13 @@ export async function checkLedger(
         .select(['accountId', 'asset', 'totalUnits'])
         .execute();
       const after = await sql<{ accountId: number; asset: string; units: number }>`
-        select account_id, asset, sum(amount_units)::int8 as units from ledger_entries
+        select account_id, asset, sum(amount_units)::int8 as units from ledger
         where seq > ${seq} group by account_id, asset`.execute(trx);
       const sums = await sql<{ accountId: number; asset: string; units: number }>`
-        select account_id, asset, sum(amount_units)::int8 as units from ledger_entries
+        select account_id, asset, sum(amount_units)::int8 as units from ledger
         group by account_id, asset`.execute(trx);
       const unbalanced = await sql<{ seq: number; ref: string; asset: string; units: number }>`
-        select seq, ref, asset, sum(amount_units)::int8 as units from ledger_entries
+        select seq, ref, asset, sum(amount_units)::int8 as units from ledger
         group by seq, ref, asset having sum(amount_units) <> 0 order by seq, ref, asset`.execute(trx);
 
       const differences: LedgerDifference[] = [];

@@ -32,7 +32,7 @@ import type { Database } from '../db/schema.ts';
 import type { TradeRecord } from '../trade-store/trade-store.port.ts';
 import { foldBatch, HistoryStreamError, type MarketNames, marketNames } from './batch-rows.ts';
 import { copySupported } from './copy-in.ts';
-import { type EncodedBatch, encodeBatch, readProgress, writeBatch } from './history-writer.ts';
+import { type EncodedBatch, encodeBatch, readProgress, recordSymbols, writeBatch } from './history-writer.ts';
 import { RecordQueue } from './record-queue.ts';
 
 /** How a persister runs. */
@@ -77,6 +77,7 @@ export interface CommittedBatch {
   readonly lastSeq: number;
   readonly events: number;
   readonly trades: readonly TradeRecord[];
+  /** Its ledger postings: the rows of `ledger_entries` and the trades' postings. */
   readonly ledgerEntries: number;
   /** From the start of its write (its fold, unless it was folded during the previous write) to its commit. */
   readonly millis: number;
@@ -213,6 +214,7 @@ export class Persister {
     markets: Markets,
     options: PersisterOptions = {},
   ): Promise<Persister> {
+    await recordSymbols(db, marketNames(markets));
     const progress = await readProgress(db, options.consumer ?? 'history');
     const copy = options.copy !== false && (await copySupported(db, 'persister_state'));
     return new Persister(db, markets, options, progress, copy);
@@ -430,7 +432,7 @@ export class Persister {
       let broken: Error | null = null;
       // Set when a batch in flight fails: no batch starts behind it.
       let failed = false;
-      // The next batch, folded and encoded while a write's ledger statement kept the server
+      // The next batch, folded and encoded while a write's largest statement kept the server
       // busy (whileWriting). Only a big one: with that much waiting, it is the next batch
       // whatever arrives meanwhile; a smaller one is folded when it starts, with all that has
       // arrived by then.
@@ -530,7 +532,7 @@ export class Persister {
         t.batches++;
         t.events += n;
         t.trades += rows.trades.length;
-        t.ledgerEntries += rows.ledger.id.length;
+        t.ledgerEntries += rows.postings;
         t.largestBatch = Math.max(t.largestBatch, n);
         this.settle();
         this.options.onCommit?.({
@@ -538,7 +540,7 @@ export class Persister {
           lastSeq: rows.lastSeq,
           events: n,
           trades: rows.trades,
-          ledgerEntries: rows.ledger.id.length,
+          ledgerEntries: rows.postings,
           millis: performance.now() - flight.started,
           durable: flight.durable,
         });

@@ -67,6 +67,24 @@ function timeIndex(db: Kysely<Database>): TimeIndex {
 
 type Side = 'buyer' | 'seller';
 
+/** The columns of a TradeRecord (the table has the persister's ledger columns besides). */
+const TRADE_RECORD = [
+  'symbol',
+  'tradeId',
+  'priceTicks',
+  'qtyLots',
+  'quoteUnits',
+  'buyerUserId',
+  'sellerUserId',
+  'buyerOrderId',
+  'sellerOrderId',
+  'takerSide',
+  'buyerFeeUnits',
+  'sellerFeeUnits',
+  'seq',
+  'tsMicros',
+] as const satisfies readonly (keyof TradeRecord)[];
+
 /** One read of the plan's id range: a symbol's trades, or one user's trades from one side. */
 async function readRange(
   db: Kysely<Database>,
@@ -74,7 +92,7 @@ async function readRange(
   plan: ReadPlan,
   side?: { side: Side; userId: number; orderId: number | undefined },
 ): Promise<TradeRecord[]> {
-  let q = db.selectFrom('trades').selectAll().where('symbol', '=', symbol);
+  let q = db.selectFrom('trades').select(TRADE_RECORD).where('symbol', '=', symbol);
   if (side !== undefined) {
     q = q.where(side.side === 'buyer' ? 'buyerUserId' : 'sellerUserId', '=', side.userId);
     if (side.orderId !== undefined) {

@@ -20,13 +20,18 @@ describe('accounts database', () => {
     after(() => adb.close());
 
     it('migrates down to nothing and up again', async () => {
-      const tables = async () =>
-        (await adb.db.introspection.getTables()).map((t) => t.name).filter((n) => !n.startsWith('kysely_'));
-      assert.ok((await tables()).includes('users'));
+      const tables = async (views: boolean) =>
+        (await adb.db.introspection.getTables())
+          .filter((t) => t.isView === views)
+          .map((t) => t.name)
+          .filter((n) => !n.startsWith('kysely_'));
+      assert.ok((await tables(false)).includes('users'));
       await migrateDownAll(adb.db);
-      assert.deepEqual(await tables(), []);
+      assert.deepEqual(await tables(false), []);
+      assert.deepEqual(await tables(true), []);
       await migrateToLatest(adb.db);
-      assert.equal((await tables()).length, 14);
+      assert.equal((await tables(false)).length, 15);
+      assert.deepEqual(await tables(true), ['ledger']);
     });
 
     it('reads int8 money columns back as exact numbers', async () => {

@@ -46,11 +46,16 @@ export function forEachDialect(suite: (dialect: Dialect) => void): void {
   for (const d of DIALECTS) describe(`on ${d.name}`, () => suite(d));
 }
 
-/** Empties every accounts table and restarts its identities: a clean start without re-opening. */
+/**
+ * Empties every accounts table and restarts its identities: a clean start without re-opening.
+ * Views are not tables, and `symbols` stays: the listed markets' assets, which a persister
+ * opened before the truncation recorded and the view `ledger` needs.
+ */
 export async function truncateAll(adb: AccountsDb): Promise<void> {
   const tables = (await adb.db.introspection.getTables())
+    .filter((t) => !t.isView)
     .map((t) => t.name)
-    .filter((n) => !n.startsWith('kysely_'));
+    .filter((n) => !n.startsWith('kysely_') && n !== 'symbols');
   await sql
     .raw(`truncate table ${tables.map((t) => `"${t}"`).join(', ')} restart identity cascade`)
     .execute(adb.db);

@@ -66,7 +66,7 @@ describe('ledger check', () => {
       assert.deepEqual(result.differences, []);
       assert.equal(result.seq, core.lastSeq);
       assert.ok(result.compared > 15, `compared only ${result.compared} balances`);
-      const kinds = await adb.db.selectFrom('ledgerEntries').select('kind').distinct().execute();
+      const kinds = await adb.db.selectFrom('ledger').select('kind').distinct().execute();
       assert.deepEqual(kinds.map((k) => k.kind).sort(), ['DEPOSIT', 'FEE', 'TRADE', 'WITHDRAWAL']);
       // The default wait reads the persister's progress from the database.
       assert.deepEqual((await checkLedger(adb.db, port)).differences, []);
@@ -110,10 +110,12 @@ describe('ledger check', () => {
     });
 
     it('reports a posting that does not sum to zero', async () => {
+      // A trade's postings are read from its row and balance by construction; a deposit's are rows.
       const entry = await adb.db
         .selectFrom('ledgerEntries')
         .selectAll()
-        .where('kind', '=', 'FEE')
+        .where('kind', '=', 'DEPOSIT')
+        .where('accountId', '=', 3)
         .orderBy('id')
         .limit(1)
         .executeTakeFirstOrThrow();
@@ -127,7 +129,7 @@ describe('ledger check', () => {
         assert.deepEqual(
           differences.map((d) => [d.kind, d.accountId, d.asset]),
           [
-            ['ledger_vs_projection', 0, entry.asset],
+            ['ledger_vs_projection', 3, entry.asset],
             ['unbalanced_posting', null, entry.asset],
           ],
         );
@@ -139,6 +141,46 @@ describe('ledger check', () => {
           .set({ amountUnits: entry.amountUnits })
           .where('id', '=', entry.id)
           .execute();
+      }
+    });
+
+    it("reports a tampered trade row against the projection: the buyer's and the seller's base", async () => {
+      const trade = await adb.db
+        .selectFrom('trades')
+        .selectAll()
+        .where('ledgerId', 'is not', null)
+        .whereRef('buyerUserId', '<>', 'sellerUserId')
+        .orderBy('tradeId')
+        .limit(1)
+        .executeTakeFirstOrThrow();
+      const { baseAsset } = await adb.db
+        .selectFrom('symbols')
+        .select('baseAsset')
+        .where('symbol', '=', trade.symbol)
+        .executeTakeFirstOrThrow();
+      const setBase = (baseUnits: number) =>
+        adb.db
+          .updateTable('trades')
+          .set({ baseUnits })
+          .where('symbol', '=', trade.symbol)
+          .where('tradeId', '=', trade.tradeId)
+          .execute();
+      await setBase(trade.baseUnits! + 5);
+      try {
+        const { differences } = await checkLedger(adb.db, port, { waitFor: (seq) => persister.flushed(seq) });
+        // The ledger's sums moved by +5 for the buyer and -5 for the seller; the posting itself
+        // still balances.
+        assert.deepEqual(
+          differences
+            .map((d) => [d.kind, d.accountId, d.asset, (d.expectedUnits ?? 0) - (d.actualUnits ?? 0)])
+            .sort((a, b) => Number(a[1]) - Number(b[1])),
+          [
+            ['ledger_vs_projection', trade.buyerUserId, baseAsset, 5],
+            ['ledger_vs_projection', trade.sellerUserId, baseAsset, -5],
+          ].sort((a, b) => Number(a[1]) - Number(b[1])),
+        );
+      } finally {
+        await setBase(trade.baseUnits!);
       }
     });
 

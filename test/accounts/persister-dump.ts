@@ -10,7 +10,7 @@ export async function dumpHistory(db: Kysely<Database>) {
   return {
     orders: await db.selectFrom('orders').selectAll().orderBy('orderId').execute(),
     trades: await db.selectFrom('trades').selectAll().orderBy('symbol').orderBy('tradeId').execute(),
-    ledger: await db.selectFrom('ledgerEntries').selectAll().orderBy('id').execute(),
+    ledger: await db.selectFrom('ledger').selectAll().orderBy('id').execute(),
     balances: await db.selectFrom('balances').selectAll().orderBy('accountId').orderBy('asset').execute(),
     state: await db.selectFrom('persisterState').selectAll().orderBy('consumer').execute(),
   };

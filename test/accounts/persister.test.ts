@@ -178,7 +178,7 @@ describe('persister', () => {
       assert.equal(t.buyerFeeUnits, (base * 2000) / 1e6);
       assert.equal(t.sellerFeeUnits, (quote * 1000) / 1e6);
       const legs = await adb.db
-        .selectFrom('ledgerEntries')
+        .selectFrom('ledger')
         .select(['accountId', 'asset', 'amountUnits', 'kind'])
         .where('ref', '=', `trade:BTCUSDT:${t.tradeId}`)
         .orderBy('id')
@@ -255,13 +255,13 @@ describe('persister', () => {
       await p.close();
 
       const unbalanced = await sql`
-        select seq, ref, asset from ledger_entries group by seq, ref, asset having sum(amount_units) <> 0`.execute(
+        select seq, ref, asset from ledger group by seq, ref, asset having sum(amount_units) <> 0`.execute(
         adb.db,
       );
       assert.deepEqual(unbalanced.rows, []);
       const projection = await adb.db.selectFrom('balances').selectAll().execute();
       const sums = await sql<{ accountId: number; asset: string; total: string }>`
-        select account_id, asset, sum(amount_units)::text as total from ledger_entries group by account_id, asset`.execute(
+        select account_id, asset, sum(amount_units)::text as total from ledger group by account_id, asset`.execute(
         adb.db,
       );
       assert.deepEqual(
@@ -418,7 +418,7 @@ describe('persister', () => {
       assert.equal(p.lastSeq(), 2);
       const state = await adb.db.selectFrom('persisterState').selectAll().executeTakeFirstOrThrow();
       assert.equal(state.lastSeq, 2);
-      assert.deepEqual(await adb.db.selectFrom('ledgerEntries').selectAll().execute(), []);
+      assert.deepEqual(await adb.db.selectFrom('ledger').selectAll().execute(), []);
       assert.deepEqual(await adb.db.selectFrom('balances').selectAll().execute(), []);
       await p.close();
     });

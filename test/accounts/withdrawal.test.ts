@@ -41,7 +41,10 @@ async function clean(db: Kysely<Database>, tables: readonly string[]): Promise<v
 }
 
 async function tablesOf(db: Kysely<Database>): Promise<string[]> {
-  return (await db.introspection.getTables()).map((t) => t.name).filter((n) => !n.startsWith('kysely_'));
+  return (await db.introspection.getTables())
+    .filter((t) => !t.isView)
+    .map((t) => t.name)
+    .filter((n) => !n.startsWith('kysely_'));
 }
 
 async function newUser(
