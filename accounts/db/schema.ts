@@ -195,6 +195,15 @@ export interface TradesTable {
   baseUnits: number | null;
 }
 
+/**
+ * The first order the persister wrote in each second of creation time: turns an `allOrders`
+ * time window into an order id range (migration 2026_11_29_02_00_00).
+ */
+export interface OrderTimeMarksTable {
+  orderId: number;
+  createdMicros: number;
+}
+
 /** The listed markets' assets, for the trade postings of the view `ledger`. */
 export interface SymbolsTable {
   symbol: string;
@@ -282,6 +291,7 @@ export interface Database {
   ledgerEntries: LedgerEntriesTable;
   ledger: LedgerView;
   symbols: SymbolsTable;
+  orderTimeMarks: OrderTimeMarksTable;
   balances: BalancesTable;
   persisterState: PersisterStateTable;
   auditLog: AuditLogTable;

@@ -123,11 +123,21 @@ export interface BatchRows {
   readonly ledger: LedgerColumns;
   /** Every ledger posting of the batch: the rows of `ledger`, and the trades' postings. */
   readonly postings: number;
+  /**
+   * The batch's time marks: of its new orders, each first one in a second of creation time
+   * later than the last mark's (`order_time_marks`), as order id and creation time.
+   */
+  readonly orderMarks: { readonly orderId: number[]; readonly createdMicros: number[] };
+  /** The creation time of the last mark after this batch (the next batch's `lastMarkMicros`). */
+  readonly lastMarkMicros: number;
   /** Sorted by account and asset (a fixed lock order for the upsert). */
   readonly balances: BalanceDelta[];
   /** The id the next batch's first ledger entry takes. */
   readonly nextLedgerId: number;
 }
+
+/** One order time mark per second of creation time at most. */
+export const MARK_MICROS = 1_000_000;
 
 /** Thrown for an event stream the persister cannot make sense of (a broken invariant). */
 export class HistoryStreamError extends Error {
@@ -174,6 +184,7 @@ export function foldBatch(
   count: number,
   names: MarketNames,
   firstLedgerId: number,
+  lastMarkMicros = -1,
 ): BatchRows {
   const created = new Map<number, NewOrderRow>();
   const changed = new Map<number, OrderChange>();
@@ -463,11 +474,27 @@ export function foldBatch(
       `trade ${pendingTrade.tradeId} at seq ${pendingTrade.seq} was never settled`,
     );
   }
+  const newOrders = [...created.values()];
+  // New orders come in order id order (the order they were placed in).
+  const orderMarks = { orderId: [] as number[], createdMicros: [] as number[] };
+  let markSecond = lastMarkMicros < 0 ? -1 : Math.floor(lastMarkMicros / MARK_MICROS);
+  let lastMark = lastMarkMicros;
+  for (const o of newOrders) {
+    const second = Math.floor(o.createdMicros / MARK_MICROS);
+    if (second > markSecond) {
+      orderMarks.orderId.push(o.orderId);
+      orderMarks.createdMicros.push(o.createdMicros);
+      markSecond = second;
+      lastMark = o.createdMicros;
+    }
+  }
   return {
     firstSeq,
     lastSeq,
     events: count,
-    newOrders: [...created.values()],
+    newOrders,
+    orderMarks,
+    lastMarkMicros: lastMark,
     orderChanges: [...changed.values()],
     trades,
     tradeLedgerIds,

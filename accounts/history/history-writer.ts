@@ -30,7 +30,7 @@ export class PersisterStateError extends Error {
 export async function readProgress(
   db: Kysely<Database>,
   consumer: string,
-): Promise<{ lastSeq: number; lastLedgerId: number }> {
+): Promise<{ lastSeq: number; lastLedgerId: number; lastMarkMicros: number }> {
   await db
     .insertInto('persisterState')
     .values({ consumer, lastSeq: 0 })
@@ -51,9 +51,14 @@ export async function readProgress(
     .selectFrom('ledgerEntries')
     .select((eb) => eb.fn.max('id').as('maxId'))
     .executeTakeFirst();
+  const mark = await db
+    .selectFrom('orderTimeMarks')
+    .select((eb) => eb.fn.max('createdMicros').as('at'))
+    .executeTakeFirst();
   return {
     lastSeq: state?.lastSeq ?? 0,
     lastLedgerId: Math.max(Number(given?.maxId ?? 0), Number(rows?.maxId ?? 0)),
+    lastMarkMicros: mark?.at == null ? -1 : Number(mark.at),
   };
 }
 
@@ -100,6 +105,8 @@ export interface EncodedBatch {
   readonly ledger: Append | null;
   /** Column arrays of the balance increments (null: none). */
   readonly balances: readonly string[] | null;
+  /** Column arrays of the order time marks (null: none). */
+  readonly marks: readonly string[] | null;
 }
 
 /**
@@ -116,6 +123,10 @@ export function encodeBatch(rows: BatchRows, copy: boolean): EncodedBatch {
     trades: rows.trades.length === 0 ? null : encodeTrades(rows, copy),
     ledger: rows.ledger.id.length === 0 ? null : encodeLedger(rows, copy),
     balances: rows.balances.length === 0 ? null : encodeBalances(rows),
+    marks:
+      rows.orderMarks.orderId.length === 0
+        ? null
+        : [intArray(rows.orderMarks.orderId), intArray(rows.orderMarks.createdMicros)],
   };
 }
 
@@ -212,6 +223,10 @@ export async function writeBatch(
         await written;
       }
       if (largest < 0) options.whileWriting?.();
+      if (batch.marks !== null) {
+        await sql`insert into order_time_marks (order_id, created_micros)
+          select * from unnest(${batch.marks[0]}::int8[], ${batch.marks[1]}::int8[])`.execute(trx);
+      }
     } catch (e) {
       // The rows are there already: another writer of the same name got them in first.
       if ((e as { code?: unknown }).code === UNIQUE_VIOLATION) {

@@ -103,8 +103,49 @@ export async function userOrders(
   const newest = fromId === undefined && startMicros === undefined;
   let sel = ctx.db.selectFrom('orders').selectAll().where('userId', '=', user).where('symbol', '=', symbol);
   if (fromId !== undefined) sel = sel.where('orderId', '>=', fromId);
-  if (startMicros !== undefined) sel = sel.where('createdMicros', '>=', startMicros);
-  if (endMicros !== undefined) sel = sel.where('createdMicros', '<=', endMicros);
+  // A time bound becomes an order id bound first, through the order time marks (the first
+  // order of each second of creation time): the orders created at or after `startMicros` are
+  // at or after the last mark before it, those at or before `endMicros` before the first mark
+  // after it, as creation times do not go back as ids go up (migration 2026_11_29_02_00_00).
+  // So the (user_id, symbol, order_id) index reads that range only; the exact times filter.
+  if (startMicros !== undefined) {
+    sel = sel
+      .where('createdMicros', '>=', startMicros)
+      .where((eb) =>
+        eb(
+          'orderId',
+          '>=',
+          eb.fn.coalesce(
+            eb
+              .selectFrom('orderTimeMarks')
+              .select('orderTimeMarks.orderId')
+              .where('orderTimeMarks.createdMicros', '<', startMicros)
+              .orderBy('orderTimeMarks.createdMicros', 'desc')
+              .limit(1),
+            eb.lit(0),
+          ),
+        ),
+      );
+  }
+  if (endMicros !== undefined) {
+    sel = sel
+      .where('createdMicros', '<=', endMicros)
+      .where((eb) =>
+        eb(
+          'orderId',
+          '<',
+          eb.fn.coalesce(
+            eb
+              .selectFrom('orderTimeMarks')
+              .select('orderTimeMarks.orderId')
+              .where('orderTimeMarks.createdMicros', '>', endMicros)
+              .orderBy('orderTimeMarks.createdMicros')
+              .limit(1),
+            eb.lit(Number.MAX_SAFE_INTEGER),
+          ),
+        ),
+      );
+  }
   const rows = await sel
     .orderBy('orderId', newest ? 'desc' : 'asc')
     .limit(limit)

@@ -122,6 +122,12 @@ export interface HistoryConsumer {
 const IN_FLIGHT = 2;
 
 /** A batch being written. */
+/** Where a batch's fold continues from: the next ledger id, the last order time mark's time. */
+interface FoldFrom {
+  readonly ledgerId: number;
+  readonly markMicros: number;
+}
+
 interface Flight {
   readonly batch: EncodedBatch;
   /** Its events, at the head of the inbox after the batches before it. */
@@ -160,6 +166,8 @@ export class Persister {
   /** Seq of the command whose events are arriving (0 between commands). */
   private open = 0;
   private nextLedgerId: number;
+  /** The creation time of the last order time mark written (-1: none). */
+  private lastMarkMicros: number;
   private writing = false;
   private scheduled = false;
   /** The timer of a batch lingering (lingerMs), if one is. */
@@ -180,7 +188,7 @@ export class Persister {
     private readonly db: Kysely<Database>,
     markets: Markets,
     private readonly options: PersisterOptions,
-    progress: { lastSeq: number; lastLedgerId: number },
+    progress: { lastSeq: number; lastLedgerId: number; lastMarkMicros: number },
     private readonly copy: boolean,
   ) {
     this.names = marketNames(markets);
@@ -206,6 +214,7 @@ export class Persister {
     this.durable = progress.lastSeq;
     this.received = progress.lastSeq;
     this.nextLedgerId = progress.lastLedgerId + 1;
+    this.lastMarkMicros = progress.lastMarkMicros;
   }
 
   /** Opens a persister where the database says it stopped. */
@@ -408,10 +417,17 @@ export class Persister {
   }
 
   /** Folds and encodes the whole commands at `offset` events into the inbox (null: none). */
-  private prepare(offset: number, firstLedgerId: number): { batch: EncodedBatch; n: number } | null {
+  private prepare(offset: number, from: FoldFrom): { batch: EncodedBatch; n: number } | null {
     const n = this.queue.wholeCommands(this.maxBatch, offset);
     if (n === 0) return null;
-    const rows = foldBatch(this.queue.records, this.queue.first + offset, n, this.names, firstLedgerId);
+    const rows = foldBatch(
+      this.queue.records,
+      this.queue.first + offset,
+      n,
+      this.names,
+      from.ledgerId,
+      from.markMicros,
+    );
     return { batch: encodeBatch(rows, this.copy), n };
   }
 
@@ -426,7 +442,8 @@ export class Persister {
     try {
       let offset = 0; // events of the batches in flight, at the head of the inbox
       let expected = this.committed;
-      let nextLedgerId = this.nextLedgerId;
+      // Where the next batch's ledger ids and order time marks continue from.
+      let from: FoldFrom = { ledgerId: this.nextLedgerId, markMicros: this.lastMarkMicros };
       // A batch that could not be folded (a broken stream): the ones before it still commit,
       // then the persister stops on it.
       let broken: Error | null = null;
@@ -441,7 +458,7 @@ export class Persister {
         if (ahead !== null || this.stopped || broken !== null || failed) return;
         if (this.queue.wholeCommands(this.maxBatch, offset) < this.behindMin) return;
         try {
-          ahead = this.prepare(offset, nextLedgerId);
+          ahead = this.prepare(offset, from);
         } catch (e) {
           broken = e instanceof Error ? e : new Error(String(e));
         }
@@ -472,7 +489,7 @@ export class Persister {
               }
             }
             try {
-              next = this.prepare(offset, nextLedgerId);
+              next = this.prepare(offset, from);
             } catch (e) {
               broken = e instanceof Error ? e : new Error(String(e));
               break;
@@ -503,7 +520,7 @@ export class Persister {
           this.inFlight += n;
           offset += n;
           expected = batch.rows.lastSeq;
-          nextLedgerId = batch.rows.nextLedgerId;
+          from = { ledgerId: batch.rows.nextLedgerId, markMicros: batch.rows.lastMarkMicros };
         }
         const flight = flights[0];
         if (flight === undefined) {
@@ -528,6 +545,7 @@ export class Persister {
         this.committed = rows.lastSeq;
         if (flight.durable) this.durable = rows.lastSeq;
         this.nextLedgerId = rows.nextLedgerId;
+        this.lastMarkMicros = rows.lastMarkMicros;
         const t = this.totals;
         t.batches++;
         t.events += n;

@@ -13,6 +13,7 @@ export async function dumpHistory(db: Kysely<Database>) {
     ledger: await db.selectFrom('ledger').selectAll().orderBy('id').execute(),
     balances: await db.selectFrom('balances').selectAll().orderBy('accountId').orderBy('asset').execute(),
     state: await db.selectFrom('persisterState').selectAll().orderBy('consumer').execute(),
+    marks: await db.selectFrom('orderTimeMarks').selectAll().orderBy('orderId').execute(),
   };
 }
 

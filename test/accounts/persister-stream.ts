@@ -146,16 +146,18 @@ export function sessionCommands(n: number, seed: number, users = 6): CommandInpu
 /**
  * Runs `commands` through a fresh single-threaded engine, handing each command's event
  * records to `sink` as the core would (reused views, valid during the call only).
- * Returns the engine (its ledger is the truth the projection must match).
+ * Returns the engine (its ledger is the truth the projection must match). Command i is
+ * stamped `START_MICROS + i * stepMicros`.
  */
 export function runSession(
   commands: readonly CommandInput[],
   sink: (views: RecordViews, from: number, count: number) => void,
   fees: { makerPpm: number; takerPpm: number } = { makerPpm: 1000, takerPpm: 2000 },
+  stepMicros = 1000,
 ): InlineEngine {
   const engine = new InlineEngine(demoMarkets(), fees);
   for (let i = 0; i < commands.length; i++) {
-    engine.submit(commands[i]!, START_MICROS + i * 1000);
+    engine.submit(commands[i]!, START_MICROS + i * stepMicros);
     sink(engine.out.views, 0, engine.out.count);
   }
   return engine;
