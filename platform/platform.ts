@@ -22,7 +22,12 @@ import { type AccountsDb, openDatabase } from '../accounts/db/database.ts';
 import { AccountsError } from '../accounts/errors.ts';
 import { DEFAULT_FUNDS_CONFIG, type FundsConfig } from '../accounts/funds/funds-config.ts';
 import { Persister } from '../accounts/history/persister.ts';
-import { type IdentityContext, resolveApiKey } from '../accounts/identity/index.ts';
+import {
+  ApiKeyCache,
+  authChangesSince,
+  type IdentityContext,
+  resolveApiKey,
+} from '../accounts/identity/index.ts';
 import { createPasswordHasher, type PasswordHasher } from '../accounts/identity/password-hasher.ts';
 import { createLogger } from '../accounts/logger.ts';
 import { coreEnginePort } from '../accounts/ports/core-engine.adapter.ts';
@@ -35,7 +40,7 @@ import { jsonResponse, type Route } from '../gateway/http/http-types.ts';
 import type { Bus } from '../gateway/market-data/bus/bus.port.ts';
 import { openBus } from '../gateway/market-data/bus/open-bus.ts';
 import { KinesisSink, kinesisClient } from '../gateway/market-data/kinesis/kinesis.adapter.ts';
-import type { ApiKeyLookup, ResolvedKey } from '../gateway/ports.ts';
+import type { ApiKeyLookup } from '../gateway/ports.ts';
 import { type Gateway, startGateway } from '../gateway/server.ts';
 import { adminOps } from './admin-ops.ts';
 import { ConfigError, type PlatformConfig } from './config.ts';
@@ -153,21 +158,21 @@ function healthRoute(roles: string[], up: () => boolean): Route {
   };
 }
 
-/** An API key lookup over the accounts database with a short cache (keys change rarely). */
-function apiKeyLookup(db: AccountsDb, identity: IdentityContext): ApiKeyLookup {
-  const cache = new Map<string, { at: number; key: ResolvedKey | null }>();
-  const TTL_MS = 2_000;
-  return {
-    async resolveApiKey(apiKey: string): Promise<ResolvedKey | null> {
-      const hit = cache.get(apiKey);
-      const now = Date.now();
-      if (hit !== undefined && now - hit.at < TTL_MS) return hit.key;
-      const key = (await resolveApiKey(db.db, identity.key, apiKey)) as ResolvedKey | null;
-      if (cache.size > 100_000) cache.clear();
-      cache.set(apiKey, { at: now, key });
-      return key;
-    },
-  };
+/**
+ * API key lookups over the accounts database, cached until a key or its owner changes
+ * (ApiKeyCache: polls auth_versions every 250 ms; a key lives a minute at most).
+ */
+function apiKeyLookup(
+  db: AccountsDb,
+  identity: IdentityContext,
+  logger: pino.Logger,
+): ApiKeyCache & ApiKeyLookup {
+  const cache = new ApiKeyCache({
+    resolve: (apiKey) => resolveApiKey(db.db, identity.key, apiKey),
+    changesSince: (since) => authChangesSince(db.db, since),
+    onPollError: (e) => logger.warn({ err: e }, 'API key cache: polling auth_versions failed'),
+  });
+  return cache as ApiKeyCache & ApiKeyLookup;
 }
 
 /** Starts the roles of `config`. */
@@ -315,6 +320,11 @@ export async function startPlatform(
     // 5. gateway (or, on a core without one, the admin API alone)
     let gateway: Gateway | null = null;
     const historyWriter = persister;
+    const apiKeys = apiKeyLookup(db, identity, logger);
+    if (roles.has('gateway')) {
+      apiKeys.start();
+      closers.push(() => apiKeys.stop());
+    }
     const parts: PlatformParts = {
       markets,
       db,
@@ -323,7 +333,7 @@ export async function startPlatform(
       funds,
       fees: { makerPpm: config.makerPpm, takerPpm: config.takerPpm },
       logger,
-      apiKeys: apiKeyLookup(db, identity),
+      apiKeys,
       trustProxy: config.trustProxy,
       engine: core !== null ? coreEnginePort(core) : clientEnginePort(client),
       bus,

@@ -18,6 +18,7 @@ import * as balancesFillfactor from './migrations/2026_11_28_20_30_00_balances_f
 import * as ordersHotFills from './migrations/2026_11_28_21_00_00_orders_hot_fills.ts';
 import * as tradePostings from './migrations/2026_11_29_01_00_00_trade_postings.ts';
 import * as orderTimeMarks from './migrations/2026_11_29_02_00_00_order_time_marks.ts';
+import * as authVersions from './migrations/2026_11_29_03_00_00_auth_versions.ts';
 
 /** Every migration, by name (`YYYY_MM_DD_HH_MM_SS_name`); Kysely runs them in name order. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026_11_28_21_00_00_orders_hot_fills': ordersHotFills,
   '2026_11_29_01_00_00_trade_postings': tradePostings,
   '2026_11_29_02_00_00_order_time_marks': orderTimeMarks,
+  '2026_11_29_03_00_00_auth_versions': authVersions,
 };
 
 class StaticProvider implements MigrationProvider {

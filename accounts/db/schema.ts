@@ -204,6 +204,16 @@ export interface OrderTimeMarksTable {
   createdMicros: number;
 }
 
+/**
+ * Per user, a version that goes up (by trigger) whenever anything an API key lookup reads
+ * changes: the user's status or KYC tier, a key's fields or deletion (2026_11_29_03_00_00).
+ */
+export interface AuthVersionsTable {
+  userId: number;
+  version: number;
+  changedAt: Date;
+}
+
 /** The listed markets' assets, for the trade postings of the view `ledger`. */
 export interface SymbolsTable {
   symbol: string;
@@ -292,6 +302,7 @@ export interface Database {
   ledger: LedgerView;
   symbols: SymbolsTable;
   orderTimeMarks: OrderTimeMarksTable;
+  authVersions: AuthVersionsTable;
   balances: BalancesTable;
   persisterState: PersisterStateTable;
   auditLog: AuditLogTable;

@@ -359,6 +359,11 @@ export interface ResolvedApiKey {
   readonly ipAllow: readonly string[];
   readonly userStatus: 'ACTIVE' | 'DISABLED';
   readonly kycTier: number;
+  /**
+   * The owner's auth version when this was read (`auth_versions`, 0 for none yet): a cache
+   * may keep the key until `authChangesSince` shows the user at a later version.
+   */
+  readonly authVersion: number;
 }
 
 /** The lookup of a key by its API key, built once per database (compiled SQL, `$1` = the key). */
@@ -366,6 +371,7 @@ function keyLookupQuery(db: Db) {
   return db
     .selectFrom('apiKeys')
     .innerJoin('users', 'users.id', 'apiKeys.userId')
+    .leftJoin('authVersions', 'authVersions.userId', 'apiKeys.userId')
     .select([
       'apiKeys.id',
       'apiKeys.userId',
@@ -378,6 +384,7 @@ function keyLookupQuery(db: Db) {
       'apiKeys.ipAllow',
       'users.status',
       'users.kycTier',
+      'authVersions.version',
     ])
     .where('apiKeys.apiKey', '=', '')
     .where('apiKeys.deletedAt', 'is', null);
@@ -416,10 +423,30 @@ export async function resolveApiKey(db: Db, key: MasterKey, apiKey: string): Pro
     ipAllow: row.ipAllow,
     userStatus: row.status,
     kycTier: row.kycTier,
+    authVersion: row.version ?? 0,
   };
   if (row.keyType === 'HMAC') {
     if (row.secretEnc === null) return null;
     return { ...common, secret: open(key, row.secretEnc, sealContext(apiKey)) };
   }
   return row.publicKey === null ? null : { ...common, publicKey: row.publicKey };
+}
+
+/** A user whose API key lookups changed: at `version` since `changedAt`. */
+export interface AuthChange {
+  readonly userId: number;
+  readonly version: number;
+  readonly changedAt: Date;
+}
+
+/**
+ * The users whose API key lookups changed after `since` (their status, KYC tier, a key's
+ * fields or deletion), with their versions now: what a key cache polls to drop what changed.
+ */
+export async function authChangesSince(db: Db, since: Date): Promise<AuthChange[]> {
+  return db
+    .selectFrom('authVersions')
+    .select(['userId', 'version', 'changedAt'])
+    .where('changedAt', '>', since)
+    .execute();
 }

@@ -11,6 +11,8 @@ export {
   type ApiKeyInput,
   type ApiKeyPermissions,
   type ApiKeyType,
+  type AuthChange,
+  authChangesSince,
   type CreatedApiKey,
   checkIpAllow,
   createApiKey,
@@ -22,6 +24,7 @@ export {
   type ResolvedApiKey,
   resolveApiKey,
 } from './api-key.service.ts';
+export { ApiKeyCache, type ApiKeyCacheOptions } from './api-key-cache.ts';
 export {
   type Db,
   DEFAULT_LOCK_MS,
