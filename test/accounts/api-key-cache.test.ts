@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { MasterKey } from '../../accounts/crypto/master-key.ts';
 import type { AccountsDb } from '../../accounts/db/database.ts';
-import { ApiKeyCache } from '../../accounts/identity/api-key-cache.ts';
 import {
   type AuthChange,
   authChangesSince,
@@ -16,6 +15,7 @@ import {
   type ResolvedApiKey,
   resolveApiKey,
 } from '../../accounts/identity/api-key.service.ts';
+import { ApiKeyCache } from '../../accounts/identity/api-key-cache.ts';
 import type { IdentityContext } from '../../accounts/identity/identity-context.ts';
 import { createPasswordHasher } from '../../accounts/identity/password-hasher.ts';
 import { changePassword, register, setUserStatus } from '../../accounts/identity/user.service.ts';
@@ -169,7 +169,10 @@ describe('API key cache', () => {
     let ctx: IdentityContext;
     before(async function () {
       this.timeout(60_000);
-      ctx = { key: MasterKey.generate(), hasher: createPasswordHasher({ cost: { log2N: 4 }, maxThreads: 1 }) };
+      ctx = {
+        key: MasterKey.generate(),
+        hasher: createPasswordHasher({ cost: { log2N: 4 }, maxThreads: 1 }),
+      };
       adb = await dialect.open();
     });
     after(async () => {
@@ -179,8 +182,13 @@ describe('API key cache', () => {
     beforeEach(() => truncateAll(adb));
 
     const versionOf = async (userId: number) =>
-      (await adb.db.selectFrom('authVersions').select('version').where('userId', '=', userId).executeTakeFirst())
-        ?.version ?? 0;
+      (
+        await adb.db
+          .selectFrom('authVersions')
+          .select('version')
+          .where('userId', '=', userId)
+          .executeTakeFirst()
+      )?.version ?? 0;
 
     it('bumps a user’s version on every change a key lookup sees, and on nothing else', async () => {
       const { userId } = await register(adb.db, ctx, 'v@example.com', PASSWORD);
