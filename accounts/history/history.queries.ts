@@ -8,7 +8,7 @@
  * Rows keep the engine's integers (price ticks, quantity lots, smallest units) and times in
  * microseconds; the gateway formats decimals and milliseconds (order-format.ts).
  */
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Markets } from '../../engine/index.ts';
 import type { Database, LedgerEntriesTable, OrderRow } from '../db/schema.ts';
 import { AccountsError } from '../errors.ts';
@@ -111,39 +111,13 @@ export async function userOrders(
   if (startMicros !== undefined) {
     sel = sel
       .where('createdMicros', '>=', startMicros)
-      .where((eb) =>
-        eb(
-          'orderId',
-          '>=',
-          eb.fn.coalesce(
-            eb
-              .selectFrom('orderTimeMarks')
-              .select('orderTimeMarks.orderId')
-              .where('orderTimeMarks.createdMicros', '<', startMicros)
-              .orderBy('orderTimeMarks.createdMicros', 'desc')
-              .limit(1),
-            eb.lit(0),
-          ),
-        ),
-      );
+      .where((eb) => eb('orderId', '>=', eb.fn.coalesce(markBefore(eb, startMicros), eb.lit(0))));
   }
   if (endMicros !== undefined) {
     sel = sel
       .where('createdMicros', '<=', endMicros)
       .where((eb) =>
-        eb(
-          'orderId',
-          '<',
-          eb.fn.coalesce(
-            eb
-              .selectFrom('orderTimeMarks')
-              .select('orderTimeMarks.orderId')
-              .where('orderTimeMarks.createdMicros', '>', endMicros)
-              .orderBy('orderTimeMarks.createdMicros')
-              .limit(1),
-            eb.lit(Number.MAX_SAFE_INTEGER),
-          ),
-        ),
+        eb('orderId', '<', eb.fn.coalesce(markAfter(eb, endMicros), eb.lit(Number.MAX_SAFE_INTEGER))),
       );
   }
   const rows = await sel
@@ -151,6 +125,26 @@ export async function userOrders(
     .limit(limit)
     .execute();
   return newest ? rows.reverse() : rows;
+}
+
+/** The order id of the last order time mark before `micros` (a scalar subquery; null: none). */
+function markBefore(eb: ExpressionBuilder<Database, 'orders'>, micros: number) {
+  return eb
+    .selectFrom('orderTimeMarks')
+    .select('orderTimeMarks.orderId')
+    .where('orderTimeMarks.createdMicros', '<', micros)
+    .orderBy('orderTimeMarks.createdMicros', 'desc')
+    .limit(1);
+}
+
+/** The order id of the first order time mark after `micros` (a scalar subquery; null: none). */
+function markAfter(eb: ExpressionBuilder<Database, 'orders'>, micros: number) {
+  return eb
+    .selectFrom('orderTimeMarks')
+    .select('orderTimeMarks.orderId')
+    .where('orderTimeMarks.createdMicros', '>', micros)
+    .orderBy('orderTimeMarks.createdMicros')
+    .limit(1);
 }
 
 /** One of the user's orders (Binance `GET order`); AccountsError `history.order_not_found` if none. */
