@@ -105,6 +105,7 @@ describe('API keys', () => {
         ipAllow: ['203.0.113.9'],
         userStatus: 'ACTIVE',
         kycTier: 0,
+        authVersion: 0,
       });
     });
 

@@ -30,7 +30,7 @@ describe('accounts database', () => {
       assert.deepEqual(await tables(false), []);
       assert.deepEqual(await tables(true), []);
       await migrateToLatest(adb.db);
-      assert.equal((await tables(false)).length, 16);
+      assert.equal((await tables(false)).length, 17);
       assert.deepEqual(await tables(true), ['ledger']);
     });
 
