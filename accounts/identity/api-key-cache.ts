@@ -24,8 +24,11 @@ import type { AuthChange, ResolvedApiKey } from './api-key.service.ts';
 export interface ApiKeyCacheOptions {
   /** Reads a key from the database (`resolveApiKey`). */
   readonly resolve: (apiKey: string) => Promise<ResolvedApiKey | null>;
-  /** The users changed after `since` (`authChangesSince`). */
-  readonly changesSince: (since: Date) => Promise<AuthChange[]>;
+  /**
+   * The users changed after `since`; null: in the last `overlapMs` by the database's clock
+   * (`authChangesSince`).
+   */
+  readonly changesSince: (since: Date | null) => Promise<AuthChange[]>;
   readonly pollMs?: number;
   readonly overlapMs?: number;
   readonly maxAgeMs?: number;
@@ -49,8 +52,12 @@ export class ApiKeyCache {
   private readonly byUser = new Map<number, Set<string>>();
   /** Each changed user's latest version the polls have seen. */
   private readonly versions = new Map<number, number>();
-  /** The latest `changed_at` seen (epoch: none yet, so the first poll reads every row). */
-  private latest = new Date(0);
+  /**
+   * The latest `changed_at` seen. Null: none yet, and the poll reads the last `overlapMs` by
+   * the database's clock (never the whole table: what changed before the cache read a key is
+   * in what it read).
+   */
+  private latest: Date | null = null;
   private lastPollOkAt = Number.NEGATIVE_INFINITY;
   private polling: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -108,7 +115,7 @@ export class ApiKeyCache {
     if (this.polling !== null) return this.polling;
     const started = this.now();
     this.polling = this.options
-      .changesSince(new Date(this.latest.getTime() - this.overlapMs))
+      .changesSince(this.latest === null ? null : new Date(this.latest.getTime() - this.overlapMs))
       .then((changes) => {
         for (const c of changes) this.apply(c);
         this.lastPollOkAt = started;
@@ -134,7 +141,7 @@ export class ApiKeyCache {
   }
 
   private apply(c: AuthChange): void {
-    if (c.changedAt > this.latest) this.latest = c.changedAt;
+    if (this.latest === null || c.changedAt > this.latest) this.latest = c.changedAt;
     const known = this.versions.get(c.userId);
     if (known !== undefined && known >= c.version) return;
     this.versions.set(c.userId, c.version);

@@ -9,7 +9,7 @@
  * resolves it again.
  */
 import { createPublicKey, randomBytes } from 'node:crypto';
-import type { CompiledQuery } from 'kysely';
+import { type CompiledQuery, sql } from 'kysely';
 import { appendAudit } from '../audit/audit-log.ts';
 import type { MasterKey } from '../crypto/master-key.ts';
 import { open, seal } from '../crypto/secret-box.ts';
@@ -442,11 +442,13 @@ export interface AuthChange {
 /**
  * The users whose API key lookups changed after `since` (their status, KYC tier, a key's
  * fields or deletion), with their versions now: what a key cache polls to drop what changed.
+ * `since` null: the changes of the last `recentMs` by the database's clock (a cache's first
+ * poll, which has no change to count back from and needs none older: it holds nothing older).
  */
-export async function authChangesSince(db: Db, since: Date): Promise<AuthChange[]> {
+export async function authChangesSince(db: Db, since: Date | null, recentMs = 5_000): Promise<AuthChange[]> {
   return db
     .selectFrom('authVersions')
     .select(['userId', 'version', 'changedAt'])
-    .where('changedAt', '>', since)
+    .where('changedAt', '>', since ?? sql<Date>`now() - make_interval(secs => ${recentMs / 1000})`)
     .execute();
 }

@@ -46,7 +46,7 @@ function fake() {
   let changes: AuthChange[] = [];
   let failPolls = false;
   const reads: string[] = [];
-  const sinces: Date[] = [];
+  const sinces: (Date | null)[] = [];
   const cache = new ApiKeyCache({
     resolve: async (k) => {
       reads.push(k);
@@ -55,7 +55,8 @@ function fake() {
     changesSince: async (since) => {
       sinces.push(since);
       if (failPolls) throw new Error('database down');
-      return changes.filter((c) => c.changedAt > since);
+      // null: the recent changes (here: all of them; the database test holds the real one).
+      return changes.filter((c) => since === null || c.changedAt > since);
     },
     now: () => now,
   });
@@ -120,7 +121,8 @@ describe('API key cache', () => {
   it('reads back from five seconds before the latest change it has seen, by the database clock', async () => {
     const f = fake();
     await f.cache.poll();
-    assert.equal(f.sinces[0]!.getTime(), -5_000);
+    // None seen yet: the recent ones, by the database's clock.
+    assert.equal(f.sinces[0], null);
     f.setChanges([{ userId: 7, version: 1, changedAt: new Date(1_000_000) }]);
     await f.cache.poll();
     await f.cache.poll();
@@ -215,6 +217,18 @@ describe('API key cache', () => {
         [[userId, 4]],
       );
       assert.deepEqual(await authChangesSince(adb.db, new Date(Date.now() + 60_000)), []);
+      // Without a since: the last few seconds by the database's clock, never the older rows.
+      assert.deepEqual(
+        (await authChangesSince(adb.db, null)).map((c) => c.userId),
+        [userId],
+      );
+      await adb.db
+        .updateTable('authVersions')
+        .set({ changedAt: new Date(Date.now() - 3_600_000) })
+        .where('userId', '=', userId)
+        .execute();
+      assert.deepEqual(await authChangesSince(adb.db, null), []);
+      assert.deepEqual(await authChangesSince(adb.db, null, 7_200_000).then((c) => c.length), 1);
     });
 
     it('stops serving a deleted key, a disabled user and a lost permission at the next poll', async () => {
