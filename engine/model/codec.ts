@@ -949,7 +949,6 @@ export function eventKindAt(v: RecordViews, index: number): number {
   return v.u8[index * RECORD_BYTES]!;
 }
 
-/** Reads record `index` of `v` as an event. Throws RecordError for an unknown kind. */
 const FUNDS_EVENT_NAMES = {
   10: 'FundsDeposited',
   11: 'WithdrawalHeld',
@@ -957,6 +956,7 @@ const FUNDS_EVENT_NAMES = {
   13: 'WithdrawalReleased',
 } as const;
 
+/** Reads record `index` of `v` as an event. Throws RecordError for an unknown kind. */
 export function decodeEvent(v: RecordViews, index: number): EngineEvent {
   if (index < 0 || index >= v.records)
     throw new RecordError(`record ${index} is outside 0..${v.records - 1}`);
@@ -967,17 +967,23 @@ export function decodeEvent(v: RecordViews, index: number): EngineEvent {
   // event the persister, the user data hub and the link decode).
   const f64 = v.f64;
   const sym = v.u32[index * U32_PER_RECORD + 2]! as SymbolId;
+  // Every event has its seq and time in slots 2 and 3; slots 4 and 5 are most kinds' user and
+  // order (a trade's taker, a settlement's buyer and seller, a funds event's user and ref).
+  const seq = f64[f + 2]! as Seq;
+  const tsMicros = f64[f + 3]!;
+  const s4 = f64[f + 4]!;
+  const s5 = f64[f + 5]!;
   const code = v.u16[index * U16_PER_RECORD + 6]! as ResultCode;
   const kind = u8[b]!;
   switch (kind) {
     case EventKind.OrderAccepted:
       return {
         kind: 'OrderAccepted',
-        seq: f64[f + 2]! as Seq,
-        tsMicros: f64[f + 3]!,
+        seq,
+        tsMicros,
         symbolId: sym,
-        userId: f64[f + 4]! as UserId,
-        orderId: f64[f + 5]! as OrderId,
+        userId: s4 as UserId,
+        orderId: s5 as OrderId,
         side: u8[b + 1]! as Side,
         orderType: u8[b + 2]! as OrderType,
         timeInForce: u8[b + 3]! as TimeInForce,
@@ -990,11 +996,11 @@ export function decodeEvent(v: RecordViews, index: number): EngineEvent {
     case EventKind.OrderRejected:
       return {
         kind: 'OrderRejected',
-        seq: f64[f + 2]! as Seq,
-        tsMicros: f64[f + 3]!,
+        seq,
+        tsMicros,
         symbolId: sym,
-        userId: f64[f + 4]! as UserId,
-        orderId: f64[f + 5]! as OrderId,
+        userId: s4 as UserId,
+        orderId: s5 as OrderId,
         side: u8[b + 1]! as Side,
         orderType: u8[b + 2]! as OrderType,
         code,
@@ -1004,26 +1010,26 @@ export function decodeEvent(v: RecordViews, index: number): EngineEvent {
     case EventKind.AmendRejected:
       return {
         kind: kind === EventKind.CancelRejected ? 'CancelRejected' : 'AmendRejected',
-        seq: f64[f + 2]! as Seq,
-        tsMicros: f64[f + 3]!,
+        seq,
+        tsMicros,
         symbolId: sym,
-        userId: f64[f + 4]! as UserId,
-        orderId: f64[f + 5]! as OrderId,
+        userId: s4 as UserId,
+        orderId: s5 as OrderId,
         code,
         clientOrderId: readAscii(u8, b + 112, 'clientOrderId', index),
       };
     case EventKind.TradeExecuted:
       return {
         kind: 'TradeExecuted',
-        seq: f64[f + 2]! as Seq,
-        tsMicros: f64[f + 3]!,
+        seq,
+        tsMicros,
         symbolId: sym,
         tradeId: f64[f + 8]! as TradeId,
         priceTicks: f64[f + 6]!,
         qtyLots: f64[f + 7]!,
         takerSide: u8[b + 1]! as Side,
-        takerUserId: f64[f + 4]! as UserId,
-        takerOrderId: f64[f + 5]! as OrderId,
+        takerUserId: s4 as UserId,
+        takerOrderId: s5 as OrderId,
         takerRemainingLots: f64[f + 9]!,
         makerUserId: f64[f + 10]! as UserId,
         makerOrderId: f64[f + 11]! as OrderId,
@@ -1032,11 +1038,11 @@ export function decodeEvent(v: RecordViews, index: number): EngineEvent {
     case EventKind.OrderCanceled:
       return {
         kind: 'OrderCanceled',
-        seq: f64[f + 2]! as Seq,
-        tsMicros: f64[f + 3]!,
+        seq,
+        tsMicros,
         symbolId: sym,
-        userId: f64[f + 4]! as UserId,
-        orderId: f64[f + 5]! as OrderId,
+        userId: s4 as UserId,
+        orderId: s5 as OrderId,
         side: u8[b + 1]! as Side,
         priceTicks: f64[f + 6]!,
         canceledLots: f64[f + 7]!,
@@ -1047,11 +1053,11 @@ export function decodeEvent(v: RecordViews, index: number): EngineEvent {
     case EventKind.OrderExpired:
       return {
         kind: 'OrderExpired',
-        seq: f64[f + 2]! as Seq,
-        tsMicros: f64[f + 3]!,
+        seq,
+        tsMicros,
         symbolId: sym,
-        userId: f64[f + 4]! as UserId,
-        orderId: f64[f + 5]! as OrderId,
+        userId: s4 as UserId,
+        orderId: s5 as OrderId,
         side: u8[b + 1]! as Side,
         expiredLots: f64[f + 7]!,
         expiredQuoteUnits: f64[f + 8]!,
@@ -1060,11 +1066,11 @@ export function decodeEvent(v: RecordViews, index: number): EngineEvent {
     case EventKind.OrderAmended:
       return {
         kind: 'OrderAmended',
-        seq: f64[f + 2]! as Seq,
-        tsMicros: f64[f + 3]!,
+        seq,
+        tsMicros,
         symbolId: sym,
-        userId: f64[f + 4]! as UserId,
-        orderId: f64[f + 5]! as OrderId,
+        userId: s4 as UserId,
+        orderId: s5 as OrderId,
         side: u8[b + 1]! as Side,
         priceTicks: f64[f + 6]!,
         qtyLots: f64[f + 7]!,
@@ -1075,14 +1081,14 @@ export function decodeEvent(v: RecordViews, index: number): EngineEvent {
     case EventKind.SelfTradePrevented:
       return {
         kind: 'SelfTradePrevented',
-        seq: f64[f + 2]! as Seq,
-        tsMicros: f64[f + 3]!,
+        seq,
+        tsMicros,
         symbolId: sym,
         preventedMatchId: f64[f + 8]! as PreventedMatchId,
         stpMode: u8[b + 4]! as StpMode,
         priceTicks: f64[f + 6]!,
-        userId: f64[f + 4]! as UserId,
-        takerOrderId: f64[f + 5]! as OrderId,
+        userId: s4 as UserId,
+        takerOrderId: s5 as OrderId,
         takerPreventedLots: f64[f + 7]!,
         takerRemainingLots: f64[f + 9]!,
         makerOrderId: f64[f + 11]! as OrderId,
@@ -1095,12 +1101,12 @@ export function decodeEvent(v: RecordViews, index: number): EngineEvent {
     case EventKind.WithdrawalReleased: {
       return {
         kind: FUNDS_EVENT_NAMES[kind],
-        seq: f64[f + 2]! as Seq,
-        tsMicros: f64[f + 3]!,
-        userId: f64[f + 4]! as UserId,
+        seq,
+        tsMicros,
+        userId: s4 as UserId,
         assetId: sym,
         amountUnits: f64[f + 6]!,
-        refId: f64[f + 5]!,
+        refId: s5,
         freeUnits: f64[f + 7]!,
         lockedUnits: f64[f + 8]!,
       };
@@ -1108,25 +1114,25 @@ export function decodeEvent(v: RecordViews, index: number): EngineEvent {
     case EventKind.FundsRejected:
       return {
         kind: 'FundsRejected',
-        seq: f64[f + 2]! as Seq,
-        tsMicros: f64[f + 3]!,
-        userId: f64[f + 4]! as UserId,
+        seq,
+        tsMicros,
+        userId: s4 as UserId,
         assetId: sym,
         amountUnits: f64[f + 6]!,
-        refId: f64[f + 5]!,
+        refId: s5,
         commandKind: u8[b + 5]!,
         code,
       };
     case EventKind.TradeSettled:
       return {
         kind: 'TradeSettled',
-        seq: f64[f + 2]! as Seq,
-        tsMicros: f64[f + 3]!,
+        seq,
+        tsMicros,
         symbolId: sym,
         tradeId: f64[f + 6]! as TradeId,
-        buyerUserId: f64[f + 4]! as UserId,
+        buyerUserId: s4 as UserId,
         buyerOrderId: f64[f + 11]! as OrderId,
-        sellerUserId: f64[f + 5]! as UserId,
+        sellerUserId: s5 as UserId,
         sellerOrderId: f64[f + 12]! as OrderId,
         baseUnits: f64[f + 7]!,
         quoteUnits: f64[f + 8]!,
@@ -1136,9 +1142,9 @@ export function decodeEvent(v: RecordViews, index: number): EngineEvent {
     case EventKind.FeeRatesSet:
       return {
         kind: 'FeeRatesSet',
-        seq: f64[f + 2]! as Seq,
-        tsMicros: f64[f + 3]!,
-        userId: f64[f + 4]! as UserId,
+        seq,
+        tsMicros,
+        userId: s4 as UserId,
         makerPpm: f64[f + 6]!,
         takerPpm: f64[f + 7]!,
       };
