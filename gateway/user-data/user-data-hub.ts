@@ -265,6 +265,16 @@ export class UserDataHub {
     };
   }
 
+  /**
+   * Zero placeholders: only which assets the command touched matters here; the real balances
+   * are fetched when the position reaches the head of the user's queue.
+   */
+  private readonly placeholderBalances = (userId: number, assets: readonly string[]) =>
+    this.streams.has(userId) ? assets.map((asset) => ({ asset, freeUnits: 0, lockedUnits: 0 })) : [];
+
+  /** Nothing is built for users nobody listens to (most of them, most of the time). */
+  private readonly listened = (userId: number): boolean => this.streams.has(userId);
+
   /** One whole command: through the view exactly once, then into the queues of listened users. */
   private command(events: readonly EngineEvent[], touched: Set<UserStream>): void {
     const seq = events[0]!.seq;
@@ -283,12 +293,8 @@ export class UserDataHub {
       out = userDataEvents(this.view, events, {
         timeUnit: 'MICROSECOND',
         eventTimeMicros: this.clock.nowMicros(),
-        // Zero placeholders: only which assets the command touched matters here; the real
-        // balances are fetched when the position reaches the head of the user's queue.
-        balances: (userId, assets) =>
-          this.streams.has(userId) ? assets.map((asset) => ({ asset, freeUnits: 0, lockedUnits: 0 })) : [],
-        // Nothing is built for users nobody listens to (most of them, most of the time).
-        wants: (userId) => this.streams.has(userId),
+        balances: this.placeholderBalances,
+        wants: this.listened,
       });
     } catch (err) {
       this.logger?.error({ err, seq }, 'user data: a command could not be turned into user data events');

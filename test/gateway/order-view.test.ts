@@ -18,6 +18,7 @@ import {
   TimeInForce,
   userId,
 } from '../../engine/index.ts';
+import { userDataEvents } from '../../gateway/orders/execution-report.ts';
 import { OrderView } from '../../gateway/orders/order-view.ts';
 import { ALICE, BOB, BTCUSDT, CAROL, ETHBTC, Exchange, markets, T0 } from './order-harness.ts';
 
@@ -357,6 +358,10 @@ describe('order view', () => {
           x.fund(userId(u), 'USDT', '10000000');
         }
         const direct = new OrderView(markets, { closedCapacity: 5 });
+        // Fed as the user data hub feeds it: nobody listening (commands only applied), and
+        // one user listening (commands of others only applied, Alice's reported).
+        const unheard = new OrderView(markets);
+        const aliceHeard = new OrderView(markets);
         for (const a of actions) {
           let cmd: CommandInput;
           if (a.t === 'limit')
@@ -397,8 +402,21 @@ describe('order view', () => {
               qtyLots: a.qty,
               newClientOrderId: '',
             };
-          direct.applyCommand(x.submit(cmd));
+          const events = x.submit(cmd);
+          direct.applyCommand(events);
+          userDataEvents(unheard, events, { wants: () => false });
+          const aliceData = userDataEvents(aliceHeard, events, {
+            wants: (u) => u === ALICE,
+            balances: (u, assets) => x.balances(u, assets),
+          });
+          assert.deepEqual(
+            aliceData,
+            x.userData.filter((d) => d.userId === ALICE),
+          );
           for (const u of users) {
+            const all = (v: OrderView) => [...v.openOrders(u), ...v.recentOrders(u, S)];
+            assert.deepEqual(all(unheard), all(x.view), 'a view fed without listeners is the same view');
+            assert.deepEqual(all(aliceHeard), all(x.view));
             const book = x.engine.books[S]!.openOrdersOf(u).map((o) => [
               o.orderId,
               o.remainingLots,
