@@ -77,9 +77,16 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** The status line uWS writes ("429 Too Many Requests"). */
+const STATUS_LINES = new Map<number, string>();
+
+/** The status line uWS writes ("429 Too Many Requests"), built once per status. */
 function statusLine(status: number): string {
-  return `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
+  let line = STATUS_LINES.get(status);
+  if (line === undefined) {
+    line = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
+    STATUS_LINES.set(status, line);
+  }
+  return line;
 }
 
 /** 400: a Content-Length that is not one number (repeated, signed, not digits). */
@@ -102,8 +109,12 @@ const LINE_BREAK = /[\r\n]/;
 function writable(r: GatewayResponse): boolean {
   if (!Number.isInteger(r.status) || r.status < 200 || r.status > 599 || typeof r.body !== 'string')
     return false;
-  for (const [name, value] of Object.entries(r.headers ?? {}))
+  const headers = r.headers;
+  if (headers === undefined) return true;
+  for (const name in headers) {
+    const value: unknown = headers[name];
     if (typeof value !== 'string' || LINE_BREAK.test(value) || LINE_BREAK.test(name)) return false;
+  }
   return true;
 }
 
@@ -201,7 +212,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     res.cork(() => {
       try {
         res.writeStatus(statusLine(r.status));
-        if (r.headers !== undefined) for (const [k, v] of Object.entries(r.headers)) res.writeHeader(k, v);
+        const headers = r.headers;
+        if (headers !== undefined) for (const k in headers) res.writeHeader(k, headers[k]!);
         if (!head) res.end(r.body, closeAfter);
         // uWS 20.30 closes without writing anything on endWithoutBody(_, true): an empty end instead.
         else if (closeAfter) res.end('', true);
@@ -231,8 +243,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
     });
     const headers: Record<string, string> = Object.create(null);
-    req.forEach((key, value) => {
-      const k = key.toLowerCase();
+    // uWS hands header names over in lower case.
+    req.forEach((k, value) => {
       headers[k] = k in headers ? `${headers[k]}, ${value}` : value;
     });
     const method = req.getMethod().toUpperCase();

@@ -8,9 +8,32 @@ import { BlockList, isIP, isIPv4 } from 'node:net';
 
 /** An address in its short canonical text; IPv4-mapped IPv6 addresses become dotted IPv4. */
 export function normalizeIp(text: string): string {
+  return addressOf(text) ?? text.trim();
+}
+
+/**
+ * Addresses already normalised (null: not an address), so that the few peers and forwarded
+ * addresses a gateway sees are parsed once, not on every request (uWS reports IPv4 peers of a
+ * dual-stack socket as `0000:0000:0000:0000:0000:ffff:7f00:0001`, which takes a URL parse).
+ */
+const addresses = new Map<string, string | null>();
+const ADDRESSES_MAX = 10_000;
+
+/** `text` as a normalised address, or null when it is none. */
+function addressOf(text: string): string | null {
+  let a = addresses.get(text);
+  if (a === undefined) {
+    a = parseAddress(text);
+    if (addresses.size >= ADDRESSES_MAX) addresses.clear();
+    addresses.set(text, a);
+  }
+  return a;
+}
+
+function parseAddress(text: string): string | null {
   const t = text.trim();
   if (isIPv4(t)) return t;
-  if (isIP(t) !== 6) return t;
+  if (isIP(t) !== 6) return null;
   const host = new URL(`http://[${t}]/`).hostname.slice(1, -1);
   const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
   if (mapped !== null) {
@@ -28,15 +51,21 @@ export function normalizeIp(text: string): string {
  * right of `X-Forwarded-For, <peer>`; a missing or malformed entry falls back to the peer.
  */
 export function clientIp(peer: string, forwardedFor: string | undefined, trustedHops: number): string {
-  const direct = normalizeIp(peer);
-  if (trustedHops <= 0 || forwardedFor === undefined || forwardedFor === '') return direct;
-  const chain = forwardedFor
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  chain.push(direct);
-  const candidate = chain[chain.length - 1 - trustedHops] ?? chain[0]!;
-  return isIP(candidate) === 0 ? direct : normalizeIp(candidate);
+  if (trustedHops <= 0 || forwardedFor === undefined || forwardedFor === '') return normalizeIp(peer);
+  let candidate: string | undefined;
+  if (!forwardedFor.includes(',')) {
+    // One entry (one proxy in front, the usual case): it is the client with any number of hops.
+    const only = forwardedFor.trim();
+    if (only !== '') candidate = only;
+  } else {
+    const chain = forwardedFor
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+    // The chain is `entries..., peer`: the client is `trustedHops` from its right, else its first.
+    candidate = trustedHops === 0 ? undefined : (chain[chain.length - trustedHops] ?? chain[0]);
+  }
+  return (candidate === undefined ? null : addressOf(candidate)) ?? normalizeIp(peer);
 }
 
 const allowLists = new Map<string, BlockList | null>();

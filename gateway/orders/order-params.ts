@@ -188,6 +188,23 @@ export function randomClientOrderId(): string {
   return ID_BYTES.toString('latin1', 0, 22);
 }
 
+/** The names an endpoint reads, per (endpoint names, auth names) pair: built once, not per request. */
+const knownSets = new WeakMap<readonly string[], WeakMap<readonly string[], ReadonlySet<string>>>();
+
+function knownSet(known: readonly string[], auth: readonly string[]): ReadonlySet<string> {
+  let byAuth = knownSets.get(known);
+  if (byAuth === undefined) {
+    byAuth = new WeakMap();
+    knownSets.set(known, byAuth);
+  }
+  let set = byAuth.get(auth);
+  if (set === undefined) {
+    set = new Set([...known, ...auth]);
+    byAuth.set(auth, set);
+  }
+  return set;
+}
+
 /** The parameters, normalised to strings, with what the endpoint reads. */
 class Params {
   private constructor(
@@ -198,15 +215,21 @@ class Params {
   /** Normalises `input`; -1101 when a parameter comes twice. Values that are not scalars read as null. */
   static from(input: RequestParams, known: readonly string[], auth: readonly string[]): Result<Params> {
     const values = new Map<string, string | null>();
+    // The gateway's own parsers hand over a Map (keys unique): no closure, no duplicate check to fail.
+    if (input instanceof Map) {
+      for (const [k, v] of input) {
+        const key = typeof k === 'string' ? k : String(k);
+        if (!values.has(key)) values.set(key, scalar(v));
+      }
+      return ok(new Params(values, knownSet(known, auth)));
+    }
     const add = (k: unknown, v: unknown): boolean => {
       const key = typeof k === 'string' ? k : String(k);
       if (values.has(key)) return false;
       values.set(key, scalar(v));
       return true;
     };
-    if (input instanceof Map) {
-      for (const [k, v] of input) add(k, v);
-    } else if (isIterable(input)) {
+    if (isIterable(input)) {
       for (const pair of input) {
         if (!Array.isArray(pair)) continue;
         if (!add(pair[0], pair[1])) return fail(Errors.duplicateParam());
@@ -214,7 +237,7 @@ class Params {
     } else if (typeof input === 'object' && input !== null) {
       for (const k of Object.keys(input)) add(k, (input as Record<string, unknown>)[k]);
     }
-    return ok(new Params(values, new Set([...known, ...auth])));
+    return ok(new Params(values, knownSet(known, auth)));
   }
 
   /** True when the parameter was sent (even empty). */

@@ -253,7 +253,7 @@ export function wsApiBehaviour(deps: WsApiDeps): uWS.WebSocketBehavior<WsApiConn
   const parseCtx = (userId: number): ParseContext => ({
     markets,
     userId: userId as ParseContext['userId'],
-    authParams: [...WS_AUTH_PARAMS],
+    authParams: WS_AUTH_PARAMS,
     ...(deps.newClientOrderId === undefined ? {} : { newClientOrderId: deps.newClientOrderId }),
   });
 
