@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { type AccountsDb, openDatabase } from '../accounts/db/database.ts';
+import { copyIn } from '../accounts/history/copy-in.ts';
 import { Persister } from '../accounts/history/persister.ts';
 import { type TradeStream, tradeHeavyStream } from './persister-workload.ts';
 
@@ -251,6 +252,62 @@ async function steady(adb: AccountsDb, stream: TradeStream, rate: number): Promi
   };
 }
 
+interface Floor {
+  readonly rowsPerSec: number;
+  readonly serverMicrosPerRow: number | null;
+}
+
+/**
+ * The server's own floor, measured on the trade rows the throughput run just wrote: the same
+ * rows COPYed again, in chunks of FLOOR_CHUNK rows on both pool connections at once (as the
+ * persister writes), into `like trades` tables that (a) have no index at all, (b) have the
+ * trades table's indexes. (a) is what this server and disk take for these rows at all; the
+ * persister, which also writes orders, order marks and the balance projection, cannot beat it.
+ */
+async function copyFloor(adb: AccountsDb, indexes: boolean): Promise<Floor> {
+  const table = indexes ? 'floor_trades_indexed' : 'floor_trades_heap';
+  await sql.raw(`drop table if exists ${table}`).execute(adb.db);
+  await sql.raw(`create table ${table} (like trades${indexes ? ' including indexes' : ''})`).execute(adb.db);
+  const { rows: cols } = await sql<{ name: string }>`
+    select column_name as name from information_schema.columns
+    where table_schema = 'public' and table_name = 'trades' order by ordinal_position`.execute(adb.db);
+  const line = cols.map((c) => `coalesce(t.${c.name}::text, '\\N')`).join(", E'\\t', ");
+  const { rows } = await sql<{ line: string }>`
+    select concat(${sql.raw(line)}) as line from trades t order by ledger_id, symbol, trade_id`.execute(
+    adb.db,
+  );
+  const total = rows.length;
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < total; at += FLOOR_CHUNK)
+    chunks.push(
+      Buffer.from(
+        `${rows
+          .slice(at, at + FLOOR_CHUNK)
+          .map((r) => r.line)
+          .join('\n')}\n`,
+        'utf8',
+      ),
+    );
+  const target = `${table} (${cols.map((c) => c.name).join(', ')})`;
+  const server = await serverCpu(adb);
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < chunks.length) await copyIn(adb.db, target, chunks[next++]!);
+  };
+  await Promise.all([worker(), worker()]);
+  const seconds = (performance.now() - started) / 1000;
+  const serverSeconds = server();
+  await sql.raw(`drop table ${table}`).execute(adb.db);
+  return {
+    rowsPerSec: total / seconds,
+    serverMicrosPerRow: serverSeconds === null ? null : ((serverSeconds * 1e6) / total) | 0,
+  };
+}
+
+/** Rows per COPY in the floor runs (about the trades of one persister batch). */
+const FLOOR_CHUNK = 5_000;
+
 const need = Math.max(runPostgres ? Math.max(TRADES, RATE * SECONDS + 1) : 0, runPglite ? PGLITE_TRADES : 0);
 const genStart = performance.now();
 const stream = tradeHeavyStream(need);
@@ -261,6 +318,7 @@ log(
 
 let pgliteTradesPerSec = 0;
 let postgresTradesPerSec = 0;
+let copyFloorRowsPerSec = 0;
 if (runPglite) {
   const dir = mkdtempSync(path.join(tmpdir(), 'crossbook-bench-persister-'));
   try {
@@ -279,6 +337,15 @@ if (runPostgres) {
   const t = await throughput(adb, stream, commandsFor(stream, TRADES));
   report(`PostgreSQL (${new globalThis.URL(URL).host})`, t);
   postgresTradesPerSec = t.tradesPerSec;
+  for (const indexes of [false, true]) {
+    const f = await copyFloor(adb, indexes);
+    if (!indexes) copyFloorRowsPerSec = f.rowsPerSec;
+    log(
+      `PostgreSQL floor: the same trade rows COPYed into a table ${indexes ? "with the trades table's indexes" : 'without any index'}: ` +
+        `${fmt(f.rowsPerSec)} rows/s` +
+        (f.serverMicrosPerRow === null ? '' : ` (server CPU ${f.serverMicrosPerRow} us per row)`),
+    );
+  }
   await adb.close();
 
   // The asked rate, then half the throughput just measured: how the lag behaves at a rate
@@ -306,6 +373,7 @@ log(
     bench: 'persister',
     pgliteTradesPerSec: Math.round(pgliteTradesPerSec),
     postgresTradesPerSec: Math.round(postgresTradesPerSec),
+    postgresCopyFloorRowsPerSec: Math.round(copyFloorRowsPerSec),
     batch: BATCH,
   }),
 );
