@@ -129,10 +129,16 @@ const CLK_TCK = (() => {
   }
 })();
 
-/** utime + stime of a process, all its threads, in seconds (/proc/<pid>/stat fields 14 and 15). */
-function cpuSeconds(pid: number): number {
+/**
+ * utime + stime in seconds (/proc/<pid>/stat fields 14 and 15): of a process, all its threads,
+ * or with `thread`, of that one thread (its main thread's id is the process id).
+ */
+function cpuSeconds(pid: number, thread?: number): number {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(
+      thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`,
+      'utf8',
+    );
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
   } catch {
@@ -228,6 +234,8 @@ interface LoadOutcome {
   readonly budgetWaits: number;
   /** CPU seconds / wall seconds over the measured window. */
   readonly serverCpu: number;
+  /** The server's main thread alone (the gateway, the core's sequencer and risk, the persister's client). */
+  readonly mainThreadCpu: number;
   readonly loadCpu: number;
   readonly loadAvg: number;
   /** The server's clock minus this machine's wall clock (GET /api/v3/time), ms. */
@@ -300,10 +308,12 @@ async function runLoad(
   await sleep(measureFrom - Date.now());
   const w0 = performance.now();
   const s0 = cpuSeconds(serverPid);
+  const m0 = cpuSeconds(serverPid, serverPid);
   const l0 = loadCpu();
   await sleep(measureTo - Date.now());
   const wall = (performance.now() - w0) / 1000;
   const serverCpu = (cpuSeconds(serverPid) - s0) / wall;
+  const mainThreadCpu = (cpuSeconds(serverPid, serverPid) - m0) / wall;
   const loadCpuShare = (loadCpu() - l0) / wall;
   const loadAvg = os.loadavg()[0]!;
   const all = await Promise.all(results);
@@ -349,6 +359,7 @@ async function runLoad(
     errorSamples: errorSamples.slice(0, 8),
     budgetWaits,
     serverCpu,
+    mainThreadCpu,
     loadCpu: loadCpuShare,
     loadAvg,
     clockOffsetMillis: all[0]?.clockOffsetMillis ?? 0,
@@ -408,6 +419,8 @@ function row(o: LoadOutcome): string {
     `${o.label.padEnd(11)} | ${o.shape.name.padEnd(7)} | ${fmt(o.perSec).padStart(9)} | ${fmt(millis(o.p50), 3).padStart(7)} | ` +
     `${fmt(millis(o.p90), 3).padStart(7)} | ${fmt(millis(o.p99), 3).padStart(7)} | ${fmt(millis(o.p999), 3).padStart(8)} | ` +
     `${fmt(millis(o.max), 1).padStart(8)} | ${fmt(o.errors).padStart(6)} | ${(o.serverCpu * 100).toFixed(0).padStart(9)}% | ` +
+    `${(o.mainThreadCpu * 100).toFixed(0).padStart(10)}% | ${fmt((o.serverCpu * 1e6) / o.perSec, 1).padStart(13)} | ` +
+    `${fmt((o.mainThreadCpu * 1e6) / o.perSec, 1).padStart(11)} | ` +
     `${(o.loadCpu * 100).toFixed(0).padStart(7)}% | ${o.loadAvg.toFixed(1).padStart(4)} | ${fmt(o.budgetWaits)}`
   );
 }
@@ -529,7 +542,7 @@ async function main(): Promise<void> {
 
   console.log('');
   console.log(
-    'run         | shape   |  orders/s |  p50 ms |  p90 ms |  p99 ms | p99.9 ms |   max ms | errors | server CPU | load CPU | load | budget waits',
+    'run         | shape   |  orders/s |  p50 ms |  p90 ms |  p99 ms | p99.9 ms |   max ms | errors | server CPU | main thread | server µs/req | main µs/req | load CPU | load | budget waits',
   );
   for (const shape of SHAPES) {
     const h = hellos.get(shape);
@@ -571,6 +584,9 @@ async function main(): Promise<void> {
       fsyncP99Millis: millis(disk.p99),
       ratioToHelloWorld: Number.isNaN(ratio) ? null : round3(ratio),
       cpuShare: round3(best.serverCpu),
+      mainThreadCpuShare: round3(best.mainThreadCpu),
+      serverMicrosPerOrder: Math.round((best.serverCpu * 1e7) / best.perSec) / 10,
+      mainThreadMicrosPerOrder: Math.round((best.mainThreadCpu * 1e7) / best.perSec) / 10,
       helloWorldShape: hello?.shape.name ?? null,
       helloWorldSameShapeRps: helloSameShape === undefined ? null : Math.round(helloSameShape.perSec),
       helloWorldCpuShare: hello === undefined ? null : round3(hello.serverCpu),
