@@ -154,6 +154,17 @@ function handshakeOnly(app: uWS.TemplatedApp): uWS.TemplatedApp {
   return app;
 }
 
+/**
+ * One request's progress. `done`: the body is complete (or refused), from then on the pipeline
+ * or the refusal owns the request. A client that goes away mid-body never completes it: it is
+ * counted finished when it aborts, or close() would wait for it forever.
+ */
+interface RequestState {
+  aborted: boolean;
+  done: boolean;
+  deadline: NodeJS.Timeout | undefined;
+}
+
 /** Starts a gateway; resolves once it listens (rejects when the port cannot be bound). */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? pino({ name: 'gateway' });
@@ -194,12 +205,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
    */
   const reply = (
     res: uWS.HttpResponse,
-    aborted: { value: boolean },
+    state: RequestState,
     head: boolean,
     given: GatewayResponse,
     close: boolean,
   ): void => {
-    if (aborted.value) return;
+    if (state.aborted) return;
     let r = given;
     if (!writable(r)) {
       logger.error(
@@ -226,19 +237,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   };
 
+  /** Answers with `error` and closes the connection (the rest of the body is not read). */
+  const refuse = (res: uWS.HttpResponse, state: RequestState, head: boolean, error: BinanceError): void => {
+    state.done = true;
+    clearTimeout(state.deadline);
+    reply(res, state, head, errorResponse(error), true);
+    finish();
+  };
+
   app.any('/*', (res, req) => {
-    // Everything uWS lends us is read here, synchronously, before any await.
-    const aborted = { value: false };
-    // `done`: the body is complete (or refused), from then on the pipeline or the refusal owns
-    // the request. A client that goes away mid-body never completes it: count it finished here,
-    // or close() would wait for it forever.
-    let done = false;
-    let deadline: NodeJS.Timeout | undefined;
+    // Everything uWS lends us is read here, synchronously, before any await. No named closure
+    // is made per request: tsx's keepNames turns each into a defineProperty call.
+    const state: RequestState = { aborted: false, done: false, deadline: undefined };
     res.onAborted(() => {
-      aborted.value = true;
-      clearTimeout(deadline);
-      if (!done) {
-        done = true;
+      state.aborted = true;
+      clearTimeout(state.deadline);
+      if (!state.done) {
+        state.done = true;
         finish();
       }
     });
@@ -254,41 +269,33 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const peer = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
     inFlight++;
 
-    /** Answers with `error` and closes the connection (the rest of the body is not read). */
-    const refuse = (error: BinanceError): void => {
-      done = true;
-      clearTimeout(deadline);
-      reply(res, aborted, head, errorResponse(error), true);
-      finish();
-    };
-
     const declared = headers['content-length']?.trim();
     if (declared !== undefined) {
       // Refused before reading: uWS and we could disagree on where the body ends.
-      if (!/^[0-9]{1,16}$/.test(declared)) return refuse(BAD_CONTENT_LENGTH);
-      if (Number(declared) > bodyLimit) return refuse(Errors.bodyTooLarge(bodyLimit));
+      if (!/^[0-9]{1,16}$/.test(declared)) return refuse(res, state, head, BAD_CONTENT_LENGTH);
+      if (Number(declared) > bodyLimit) return refuse(res, state, head, Errors.bodyTooLarge(bodyLimit));
     }
     if ((declared !== undefined && Number(declared) > 0) || headers['transfer-encoding'] !== undefined) {
-      deadline = setTimeout(() => {
-        if (!done) refuse(BODY_TIMEOUT);
+      state.deadline = setTimeout(() => {
+        if (!state.done) refuse(res, state, head, BODY_TIMEOUT);
       }, bodyTimeoutMs);
-      deadline.unref();
+      state.deadline.unref();
     }
     const chunks: Buffer[] = [];
     let size = 0;
     res.onData((chunk, isLast) => {
-      if (done) return;
+      if (state.done) return;
       size += chunk.byteLength;
-      if (size > bodyLimit) return refuse(Errors.bodyTooLarge(bodyLimit));
+      if (size > bodyLimit) return refuse(res, state, head, Errors.bodyTooLarge(bodyLimit));
       // The chunk's memory is reused by uWS after this callback: copy it.
       if (chunk.byteLength > 0) chunks.push(Buffer.copyBytesFrom(new Uint8Array(chunk)));
       if (!isLast) return;
-      done = true;
-      clearTimeout(deadline);
+      state.done = true;
+      clearTimeout(state.deadline);
       const raw: RawRequest = { method, path, query, headers, body: Buffer.concat(chunks, size), peer };
       pipeline
         .handle(raw)
-        .then((r) => reply(res, aborted, head, r, false))
+        .then((r) => reply(res, state, head, r, false))
         .catch((e: unknown) => logger.error({ err: e }, 'writing a reply failed'))
         .finally(finish);
     });

@@ -153,6 +153,27 @@ const NEW_ORDER_PARAMS = [
   'pegOffsetType',
 ] as const;
 
+const TEST_ORDER_PARAMS = [...NEW_ORDER_PARAMS, 'computeCommissionRates'];
+const CANCEL_ORDER_PARAMS = [
+  'symbol',
+  'orderId',
+  'origClientOrderId',
+  'newClientOrderId',
+  'cancelRestrictions',
+];
+const SYMBOL_PARAMS = ['symbol'];
+const CANCEL_REPLACE_PARAMS = [
+  ...NEW_ORDER_PARAMS,
+  'cancelReplaceMode',
+  'cancelNewClientOrderId',
+  'cancelOrigClientOrderId',
+  'cancelOrderId',
+  'cancelRestrictions',
+  'orderRateLimitExceededMode',
+];
+const AMEND_PARAMS = ['symbol', 'orderId', 'origClientOrderId', 'newClientOrderId', 'newQty'];
+const QUERY_ORDER_PARAMS = ['symbol', 'orderId', 'origClientOrderId'];
+
 /** The order types Binance has and the engine does not trade yet, with Binance's refusal. */
 const UNSUPPORTED_TYPES: Readonly<Record<string, string>> = {
   STOP_LOSS: 'Stop loss orders are not supported for this symbol.',
@@ -188,7 +209,11 @@ export function randomClientOrderId(): string {
   return ID_BYTES.toString('latin1', 0, 22);
 }
 
-/** The names an endpoint reads, per (endpoint names, auth names) pair: built once, not per request. */
+/**
+ * The names an endpoint reads, per (endpoint names, auth names) pair: built once, not per
+ * request, for the module constants every parser passes (weakly held: a list made per call
+ * would only miss the cache).
+ */
 const knownSets = new WeakMap<readonly string[], WeakMap<readonly string[], ReadonlySet<string>>>();
 
 function knownSet(known: readonly string[], auth: readonly string[]): ReadonlySet<string> {
@@ -615,7 +640,7 @@ function newOrderRequest(m: Market, f: NewOrderFields, ctx: ParseContext): NewOr
 /** POST /api/v3/order/test: validated exactly as a new order, plus `computeCommissionRates`. */
 export function parseTestOrder(input: RequestParams, ctx: ParseContext): Result<TestOrderRequest> {
   return guarded(() => {
-    const p = paramsOf(input, [...NEW_ORDER_PARAMS, 'computeCommissionRates'], ctx);
+    const p = paramsOf(input, TEST_ORDER_PARAMS, ctx);
     if (!p.ok) return p;
     const m = readMarket(p.value, ctx.markets);
     if (!m.ok) return m;
@@ -658,8 +683,7 @@ function readCancelRestriction(p: Params): Result<CancelRestriction> {
  */
 export function parseCancelOrder(input: RequestParams, ctx: ParseContext): Result<CancelOrderRequest> {
   return guarded(() => {
-    const known = ['symbol', 'orderId', 'origClientOrderId', 'newClientOrderId', 'cancelRestrictions'];
-    const p = paramsOf(input, known, ctx);
+    const p = paramsOf(input, CANCEL_ORDER_PARAMS, ctx);
     if (!p.ok) return p;
     const m = readMarket(p.value, ctx.markets);
     if (!m.ok) return m;
@@ -692,7 +716,7 @@ export function parseCancelOpenOrders(
   ctx: ParseContext,
 ): Result<CancelOpenOrdersRequest> {
   return guarded(() => {
-    const p = paramsOf(input, ['symbol'], ctx);
+    const p = paramsOf(input, SYMBOL_PARAMS, ctx);
     if (!p.ok) return p;
     const m = readMarket(p.value, ctx.markets);
     if (!m.ok) return m;
@@ -708,16 +732,7 @@ export function parseCancelOpenOrders(
 /** POST /api/v3/order/cancelReplace: the cancel's parameters and a whole new order. */
 export function parseCancelReplace(input: RequestParams, ctx: ParseContext): Result<CancelReplaceRequest> {
   return guarded(() => {
-    const known = [
-      ...NEW_ORDER_PARAMS,
-      'cancelReplaceMode',
-      'cancelNewClientOrderId',
-      'cancelOrigClientOrderId',
-      'cancelOrderId',
-      'cancelRestrictions',
-      'orderRateLimitExceededMode',
-    ];
-    const p = paramsOf(input, known, ctx);
+    const p = paramsOf(input, CANCEL_REPLACE_PARAMS, ctx);
     if (!p.ok) return p;
     const m = readMarket(p.value, ctx.markets);
     if (!m.ok) return m;
@@ -774,8 +789,7 @@ export function parseAmendKeepPriority(
   ctx: ParseContext,
 ): Result<AmendKeepPriorityRequest> {
   return guarded(() => {
-    const known = ['symbol', 'orderId', 'origClientOrderId', 'newClientOrderId', 'newQty'];
-    const p = paramsOf(input, known, ctx);
+    const p = paramsOf(input, AMEND_PARAMS, ctx);
     if (!p.ok) return p;
     const m = readMarket(p.value, ctx.markets);
     if (!m.ok) return m;
@@ -819,7 +833,7 @@ export interface QueryOrderRequest {
 /** GET /api/v3/order: which order to look up (`findOrder` in order-response.ts looks it up). */
 export function parseQueryOrder(input: RequestParams, ctx: ParseContext): Result<QueryOrderRequest> {
   return guarded(() => {
-    const p = paramsOf(input, ['symbol', 'orderId', 'origClientOrderId'], ctx);
+    const p = paramsOf(input, QUERY_ORDER_PARAMS, ctx);
     if (!p.ok) return p;
     const m = readMarket(p.value, ctx.markets);
     if (!m.ok) return m;

@@ -48,7 +48,13 @@ export interface OrderLookup {
 }
 
 const cidKey = (userId: number, symbolId: number, cid: string) => `${userId}|${symbolId}|${cid}`;
-const idKey = (symbolId: number, orderId: number) => `${symbolId}|${orderId}`;
+/**
+ * A closed order's key: a number while symbol and order ids are small enough to pack without
+ * collision (every realistic id; no string to build and hash), else text, which no number equals.
+ */
+function idKey(symbolId: number, orderId: number): number | string {
+  return symbolId < 1024 && orderId < 2 ** 43 ? orderId * 1024 + symbolId : `${symbolId}|${orderId}`;
+}
 
 /** Open and recently closed orders, kept up to date by the engine's events (see the file header). */
 export class OrderView implements OrderLookup {
@@ -63,7 +69,7 @@ export class OrderView implements OrderLookup {
   private readonly byUser = new Map<number, Map<number, Map<number, OrderRecord>>>();
   private readonly openByCid = new Map<string, OrderRecord>();
   /** Closed orders, least recently used first. Keyed by symbol and order id. */
-  private readonly closed = new Map<string, OrderRecord>();
+  private readonly closed = new Map<number | string, OrderRecord>();
   private readonly closedByCid = new Map<string, OrderRecord>();
   /** The closed orders kept, by user, then symbol, then order id (for allOrders' recent end). */
   private readonly closedByUser = new Map<number, Map<number, Map<number, OrderRecord>>>();
@@ -291,7 +297,7 @@ export class OrderView implements OrderLookup {
   }
 
   /** A closed order by key, refreshed as most recently used. */
-  private recall(key: string): OrderRecord | undefined {
+  private recall(key: number | string): OrderRecord | undefined {
     const o = this.closed.get(key);
     if (o !== undefined) {
       this.closed.delete(key);
