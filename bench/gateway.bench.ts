@@ -62,7 +62,7 @@ import * as hdr from 'hdr-histogram-js';
 import { serverClockOffset } from './gateway-clock.ts';
 import type { LoadMessage, LoadResult, LoadRun, LoadUser } from './gateway-protocol.ts';
 import { fdatasyncLatency } from './measure.ts';
-import { freshDatabase } from './postgres-db.ts';
+import { backendPids, freshDatabase } from './postgres-db.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
@@ -236,6 +236,8 @@ interface LoadOutcome {
   readonly serverCpu: number;
   /** The server's main thread alone (the gateway, the core's sequencer and risk, the persister's client). */
   readonly mainThreadCpu: number;
+  /** The database server's backends of the platform's connections (--database postgres; else null). */
+  readonly databaseCpu: number | null;
   readonly loadCpu: number;
   readonly loadAvg: number;
   /** The server's clock minus this machine's wall clock (GET /api/v3/time), ms. */
@@ -255,6 +257,7 @@ async function runLoad(
   origin: string,
   users: readonly LoadUser[],
   serverPid: number,
+  databasePids: readonly number[] = [],
 ): Promise<LoadOutcome> {
   const children: ChildProcess[] = [];
   const results: Promise<LoadResult>[] = [];
@@ -309,11 +312,19 @@ async function runLoad(
   const w0 = performance.now();
   const s0 = cpuSeconds(serverPid);
   const m0 = cpuSeconds(serverPid, serverPid);
+  // A backend that ends within the window (the pool closing an idle connection) is left out.
+  const d0 = databasePids.map((pid) => cpuSeconds(pid));
+  const databaseCpuSince = () =>
+    databasePids.reduce((sum, pid, i) => {
+      const delta = cpuSeconds(pid) - d0[i]!;
+      return Number.isFinite(delta) ? sum + delta : sum;
+    }, 0);
   const l0 = loadCpu();
   await sleep(measureTo - Date.now());
   const wall = (performance.now() - w0) / 1000;
   const serverCpu = (cpuSeconds(serverPid) - s0) / wall;
   const mainThreadCpu = (cpuSeconds(serverPid, serverPid) - m0) / wall;
+  const databaseCpu = databasePids.length === 0 ? null : databaseCpuSince() / wall;
   const loadCpuShare = (loadCpu() - l0) / wall;
   const loadAvg = os.loadavg()[0]!;
   const all = await Promise.all(results);
@@ -360,6 +371,7 @@ async function runLoad(
     budgetWaits,
     serverCpu,
     mainThreadCpu,
+    databaseCpu,
     loadCpu: loadCpuShare,
     loadAvg,
     clockOffsetMillis: all[0]?.clockOffsetMillis ?? 0,
@@ -421,6 +433,7 @@ function row(o: LoadOutcome): string {
     `${fmt(millis(o.max), 1).padStart(8)} | ${fmt(o.errors).padStart(6)} | ${(o.serverCpu * 100).toFixed(0).padStart(9)}% | ` +
     `${(o.mainThreadCpu * 100).toFixed(0).padStart(10)}% | ${fmt((o.serverCpu * 1e6) / o.perSec, 1).padStart(13)} | ` +
     `${fmt((o.mainThreadCpu * 1e6) / o.perSec, 1).padStart(11)} | ` +
+    `${(o.databaseCpu === null ? '-' : fmt((o.databaseCpu * 1e6) / o.perSec, 1)).padStart(15)} | ` +
     `${(o.loadCpu * 100).toFixed(0).padStart(7)}% | ${o.loadAvg.toFixed(1).padStart(4)} | ${fmt(o.budgetWaits)}`
   );
 }
@@ -529,7 +542,15 @@ async function main(): Promise<void> {
     await sleep(2000);
     idleCpu = (cpuSeconds(platform.child.pid!) - i0) / 2;
     for (const shape of SHAPES) {
-      const o = await runLoad('gateway', shape, 'orders', origin, users, platform.child.pid!);
+      const o = await runLoad(
+        'gateway',
+        shape,
+        'orders',
+        origin,
+        users,
+        platform.child.pid!,
+        DATABASE === 'postgres' ? await backendPids(PG_URL, PG_DB) : [],
+      );
       gateways.push(o);
       console.log(
         `gateway ${shape.name}: ${fmt(o.perSec)} orders/s, p99 ${fmt(millis(o.p99), 3)} ms, ${fmt(o.errors)} errors ` +
@@ -542,7 +563,7 @@ async function main(): Promise<void> {
 
   console.log('');
   console.log(
-    'run         | shape   |  orders/s |  p50 ms |  p90 ms |  p99 ms | p99.9 ms |   max ms | errors | server CPU | main thread | server µs/req | main µs/req | load CPU | load | budget waits',
+    'run         | shape   |  orders/s |  p50 ms |  p90 ms |  p99 ms | p99.9 ms |   max ms | errors | server CPU | main thread | server µs/req | main µs/req | database µs/req | load CPU | load | budget waits',
   );
   for (const shape of SHAPES) {
     const h = hellos.get(shape);
@@ -587,6 +608,8 @@ async function main(): Promise<void> {
       mainThreadCpuShare: round3(best.mainThreadCpu),
       serverMicrosPerOrder: Math.round((best.serverCpu * 1e7) / best.perSec) / 10,
       mainThreadMicrosPerOrder: Math.round((best.mainThreadCpu * 1e7) / best.perSec) / 10,
+      databaseMicrosPerOrder:
+        best.databaseCpu === null ? null : Math.round((best.databaseCpu * 1e7) / best.perSec) / 10,
       helloWorldShape: hello?.shape.name ?? null,
       helloWorldSameShapeRps: helloSameShape === undefined ? null : Math.round(helloSameShape.perSec),
       helloWorldCpuShare: hello === undefined ? null : round3(hello.serverCpu),
