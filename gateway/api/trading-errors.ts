@@ -55,8 +55,13 @@ export async function engineCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (e) {
-    const mapped = engineFailure(e);
-    if (mapped !== undefined) throw new BinanceApiError(mapped);
-    throw e;
+    return rethrowEngineFailure(e);
   }
+}
+
+/** For `promise.catch`: a link failure rethrown as its BinanceApiError, anything else as it is. */
+export function rethrowEngineFailure(e: unknown): never {
+  const mapped = engineFailure(e);
+  if (mapped !== undefined) throw new BinanceApiError(mapped);
+  throw e;
 }

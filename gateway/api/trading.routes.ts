@@ -58,7 +58,7 @@ import type { OrderView } from '../orders/order-view.ts';
 import type { Clock, EngineAccess, FeeRates } from '../ports.ts';
 import { accountRoutes } from './account.routes.ts';
 import type { OrderHistory } from './history.port.ts';
-import { engineCall, errorReply } from './trading-errors.ts';
+import { errorReply, rethrowEngineFailure } from './trading-errors.ts';
 import { myTradeResponse, snapshotOfHistory } from './trading-format.ts';
 import {
   checkUnread,
@@ -115,7 +115,7 @@ export function tradingRoutes(deps: TradingDeps): Route[] {
   const submit = async (command: CommandInput, ctx: RouteContext): Promise<EngineEvent[]> => {
     if (ctx.auth !== null && !ctx.auth.withinRecvWindow(clock.nowMicros()))
       throw new BinanceApiError(Errors.outsideRecvWindow());
-    return engineCall(() => engine.submit(command));
+    return engine.submit(command).catch(rethrowEngineFailure);
   };
 
   // ------------------------------------------------------------------------------------------

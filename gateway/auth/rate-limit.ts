@@ -146,6 +146,9 @@ export class RateLimiter {
   private readonly nowMillis: () => number;
   private readonly weightMillis: readonly number[];
   private readonly orderMillis: readonly number[];
+  /** The X-MBX-USED-WEIGHT-* and X-MBX-ORDER-COUNT-* header names, one per rule (built once). */
+  private readonly weightHeaderNames: readonly string[];
+  private readonly orderHeaderNames: readonly string[];
   private readonly sweepEveryMillis: number;
   private readonly ips = new Map<string, IpState>();
   private readonly accounts = new Map<number, Windows>();
@@ -165,6 +168,8 @@ export class RateLimiter {
     this.nowMillis = nowMillis;
     this.weightMillis = settings.requestWeight.map(ruleMillis);
     this.orderMillis = settings.orders.map(ruleMillis);
+    this.weightHeaderNames = settings.requestWeight.map((r) => `X-MBX-USED-WEIGHT-${intervalSuffix(r)}`);
+    this.orderHeaderNames = settings.orders.map((r) => `X-MBX-ORDER-COUNT-${intervalSuffix(r)}`);
     this.sweepEveryMillis = Math.max(1000, Math.min(60_000, ...this.weightMillis, ...this.orderMillis));
   }
 
@@ -277,17 +282,15 @@ export class RateLimiter {
 
   private weightHeaders(state: Windows): Record<string, string> {
     const headers: Record<string, string> = {};
-    this.settings.requestWeight.forEach((r, i) => {
-      headers[`X-MBX-USED-WEIGHT-${intervalSuffix(r)}`] = String(state.counts[i]);
-    });
+    const names = this.weightHeaderNames;
+    for (let i = 0; i < names.length; i++) headers[names[i]!] = String(state.counts[i]);
     return headers;
   }
 
   private orderHeaders(state: Windows): Record<string, string> {
     const headers: Record<string, string> = {};
-    this.settings.orders.forEach((r, i) => {
-      headers[`X-MBX-ORDER-COUNT-${intervalSuffix(r)}`] = String(state.counts[i]);
-    });
+    const names = this.orderHeaderNames;
+    for (let i = 0; i < names.length; i++) headers[names[i]!] = String(state.counts[i]);
     return headers;
   }
 

@@ -174,6 +174,11 @@ const CANCEL_REPLACE_PARAMS = [
 const AMEND_PARAMS = ['symbol', 'orderId', 'origClientOrderId', 'newClientOrderId', 'newQty'];
 const QUERY_ORDER_PARAMS = ['symbol', 'orderId', 'origClientOrderId'];
 
+/** Parameters of order types and features the engine does not have (icebergQty has its own message). */
+const UNSUPPORTED_PARAMS = ['stopPrice', 'trailingDelta', 'pegPriceType', 'pegOffsetValue', 'pegOffsetType'];
+const RESP_TYPES = ['ACK', 'RESULT', 'FULL'] as const;
+const badRespType = () => Errors.illegalChars('newOrderRespType', 'ACK, RESULT, FULL');
+
 /** The order types Binance has and the engine does not trade yet, with Binance's refusal. */
 const UNSUPPORTED_TYPES: Readonly<Record<string, string>> = {
   STOP_LOSS: 'Stop loss orders are not supported for this symbol.',
@@ -242,6 +247,15 @@ class Params {
     const values = new Map<string, string | null>();
     // The gateway's own parsers hand over a Map (keys unique): no closure, no duplicate check to fail.
     if (input instanceof Map) {
+      // Strings only (the HTTP and WebSocket parsers' output): read as it is, nothing copied.
+      let strings = true;
+      for (const [k, v] of input) {
+        if (typeof k !== 'string' || typeof v !== 'string') {
+          strings = false;
+          break;
+        }
+      }
+      if (strings) return ok(new Params(input as ReadonlyMap<string, string>, knownSet(known, auth)));
       for (const [k, v] of input) {
         const key = typeof k === 'string' ? k : String(k);
         if (!values.has(key)) values.set(key, scalar(v));
@@ -441,7 +455,7 @@ function readNewOrder(p: Params, m: Market, ctx: ParseContext): Result<NewOrderF
 
   // Parameters that belong to order types and features the engine does not have.
   if (p.has('icebergQty')) return fail(Errors.invalid(EngineMessages.icebergNotSupported));
-  for (const name of ['stopPrice', 'trailingDelta', 'pegPriceType', 'pegOffsetValue', 'pegOffsetType']) {
+  for (const name of UNSUPPORTED_PARAMS) {
     if (p.has(name)) return fail(Errors.notRequired(name));
   }
 
@@ -486,9 +500,7 @@ function readNewOrder(p: Params, m: Market, ctx: ParseContext): Result<NewOrderF
 
   const cid = readClientOrderId(p, 'newClientOrderId', Errors.emptyNewClientOrderId);
   if (!cid.ok) return cid;
-  const respType = readEnum(p, 'newOrderRespType', ['ACK', 'RESULT', 'FULL'] as const, () =>
-    Errors.illegalChars('newOrderRespType', 'ACK, RESULT, FULL'),
-  );
+  const respType = readEnum(p, 'newOrderRespType', RESP_TYPES, badRespType);
   if (!respType.ok) return respType;
   // Binance: TRANSFER exists there but needs trade groups; this exchange has none, so no
   // symbol allows it.
