@@ -46,6 +46,12 @@
  * handlers; "async pipelining is not supported", uWebSockets.js issue #277), so such shapes
  * report transport errors. The default shapes get their concurrency from connections instead.
  *
+ * CPU, from /proc over the measured window: the server process (all threads), its main thread
+ * alone (the gateway, the core's sequencer and risk, the persister's client: the thread that
+ * sets the pace), each also per request; with --database postgres, every `postgres` process on
+ * this machine (backends, WAL writer, checkpointer: run nothing else on the server meanwhile);
+ * the load processes.
+ *
  * The table goes to stdout, then one JSON line (the last line):
  * {"bench":"gateway","ordersPerSec":N,"p50Millis":N,"p99Millis":N,"p999Millis":N,"helloWorldRps":N,"fsyncP99Millis":N,...}
  */
@@ -62,7 +68,7 @@ import * as hdr from 'hdr-histogram-js';
 import { serverClockOffset } from './gateway-clock.ts';
 import type { LoadMessage, LoadResult, LoadRun, LoadUser } from './gateway-protocol.ts';
 import { fdatasyncLatency } from './measure.ts';
-import { backendPids, freshDatabase } from './postgres-db.ts';
+import { freshDatabase } from './postgres-db.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
@@ -145,6 +151,30 @@ function cpuSeconds(pid: number, thread?: number): number {
     return Number.NaN;
   }
 }
+
+/** CPU seconds of every process named `postgres` on this machine, by pid (empty if none is readable). */
+function postgresCpu(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+    } catch {
+      continue;
+    }
+    const cpu = cpuSeconds(Number(entry));
+    if (Number.isFinite(cpu)) out.set(Number(entry), cpu);
+  }
+  return out;
+}
+
+/** The node flags of package.json's `start` script (`tsx <flags> platform/main.ts`). */
+const START_NODE_FLAGS: readonly string[] = (() => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  return pkg.scripts.start.split(/\s+/).filter((w) => w.startsWith('--'));
+})();
 
 const fmt = (n: number, digits = 0): string =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -236,7 +266,7 @@ interface LoadOutcome {
   readonly serverCpu: number;
   /** The server's main thread alone (the gateway, the core's sequencer and risk, the persister's client). */
   readonly mainThreadCpu: number;
-  /** The database server's backends of the platform's connections (--database postgres; else null). */
+  /** The local PostgreSQL server's processes, all of them (--database postgres; else null). */
   readonly databaseCpu: number | null;
   readonly loadCpu: number;
   readonly loadAvg: number;
@@ -257,7 +287,7 @@ async function runLoad(
   origin: string,
   users: readonly LoadUser[],
   serverPid: number,
-  databasePids: readonly number[] = [],
+  measureDatabase = false,
 ): Promise<LoadOutcome> {
   const children: ChildProcess[] = [];
   const results: Promise<LoadResult>[] = [];
@@ -312,19 +342,20 @@ async function runLoad(
   const w0 = performance.now();
   const s0 = cpuSeconds(serverPid);
   const m0 = cpuSeconds(serverPid, serverPid);
-  // A backend that ends within the window (the pool closing an idle connection) is left out.
-  const d0 = databasePids.map((pid) => cpuSeconds(pid));
-  const databaseCpuSince = () =>
-    databasePids.reduce((sum, pid, i) => {
-      const delta = cpuSeconds(pid) - d0[i]!;
-      return Number.isFinite(delta) ? sum + delta : sum;
-    }, 0);
+  // The database server's processes (a local server): backends, WAL writer, checkpointer,
+  // autovacuum. One that starts within the window counts from its start, one that ends is left out.
+  const d0 = measureDatabase ? postgresCpu() : new Map<number, number>();
   const l0 = loadCpu();
   await sleep(measureTo - Date.now());
   const wall = (performance.now() - w0) / 1000;
   const serverCpu = (cpuSeconds(serverPid) - s0) / wall;
   const mainThreadCpu = (cpuSeconds(serverPid, serverPid) - m0) / wall;
-  const databaseCpu = databasePids.length === 0 ? null : databaseCpuSince() / wall;
+  let databaseCpu: number | null = null;
+  if (measureDatabase) {
+    databaseCpu = 0;
+    for (const [pid, cpu] of postgresCpu()) databaseCpu += cpu - (d0.get(pid) ?? 0);
+    databaseCpu /= wall;
+  }
   const loadCpuShare = (loadCpu() - l0) / wall;
   const loadAvg = os.loadavg()[0]!;
   const all = await Promise.all(results);
@@ -516,8 +547,11 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
   });
   if (DATABASE === 'postgres') env.DATABASE_URL = await freshDatabase(PG_URL, PG_DB);
-  const nodeArgs =
-    PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`];
+  // The node flags `npm start` gives the platform (package.json), then the profiler's.
+  const nodeArgs = [
+    ...START_NODE_FLAGS,
+    ...(PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`]),
+  ];
   const t0 = performance.now();
   const platform = await startServer(
     'platform',
@@ -549,7 +583,7 @@ async function main(): Promise<void> {
         origin,
         users,
         platform.child.pid!,
-        DATABASE === 'postgres' ? await backendPids(PG_URL, PG_DB) : [],
+        DATABASE === 'postgres',
       );
       gateways.push(o);
       console.log(

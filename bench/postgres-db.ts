@@ -32,24 +32,3 @@ export async function dropDatabase(serverUrl: string, name: string): Promise<voi
     await client.end().catch(() => {});
   }
 }
-
-/**
- * The process ids of the server's backends connected to database `name` (a local server: their
- * CPU time is then readable in /proc). Empty when they cannot be listed.
- */
-export async function backendPids(serverUrl: string, name: string): Promise<number[]> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  try {
-    await client.connect();
-    const { rows } = await client.query<{ pid: number }>(
-      'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-      [name],
-    );
-    return rows.map((r) => r.pid);
-  } catch (e) {
-    console.log(`postgres: could not list the backends of ${name}: ${(e as Error).message}`);
-    return [];
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
