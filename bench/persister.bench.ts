@@ -20,8 +20,8 @@
  * many events wait uncommitted: the lag, in
  * batches of --batch events (it stops feeding, and says so, once 20 batches wait: the persister
  * cannot keep up). Beside wall-clock rates it reports CPU time per trade of this process and
- * (local server) of the database backends, steadier than rates on a shared machine. The last
- * line is JSON.
+ * (local server) of the database backends, steadier than rates on a shared machine. After the
+ * PostgreSQL throughput run, the server's floor (`copyFloor`). The last line is JSON.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
