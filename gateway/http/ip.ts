@@ -63,7 +63,7 @@ export function clientIp(peer: string, forwardedFor: string | undefined, trusted
       .map((s) => s.trim())
       .filter((s) => s !== '');
     // The chain is `entries..., peer`: the client is `trustedHops` from its right, else its first.
-    candidate = trustedHops === 0 ? undefined : (chain[chain.length - trustedHops] ?? chain[0]);
+    candidate = chain[chain.length - trustedHops] ?? chain[0];
   }
   return (candidate === undefined ? null : addressOf(candidate)) ?? normalizeIp(peer);
 }

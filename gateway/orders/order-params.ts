@@ -244,31 +244,19 @@ class Params {
 
   /** Normalises `input`; -1101 when a parameter comes twice. Values that are not scalars read as null. */
   static from(input: RequestParams, known: readonly string[], auth: readonly string[]): Result<Params> {
+    const names = knownSet(known, auth);
+    // The HTTP and WebSocket parsers' output (a Map of strings): read as it is, nothing copied.
+    if (input instanceof Map && onlyStrings(input)) return ok(new Params(input, names));
     const values = new Map<string, string | null>();
-    // The gateway's own parsers hand over a Map (keys unique): no closure, no duplicate check to fail.
-    if (input instanceof Map) {
-      // Strings only (the HTTP and WebSocket parsers' output): read as it is, nothing copied.
-      let strings = true;
-      for (const [k, v] of input) {
-        if (typeof k !== 'string' || typeof v !== 'string') {
-          strings = false;
-          break;
-        }
-      }
-      if (strings) return ok(new Params(input as ReadonlyMap<string, string>, knownSet(known, auth)));
-      for (const [k, v] of input) {
-        const key = typeof k === 'string' ? k : String(k);
-        if (!values.has(key)) values.set(key, scalar(v));
-      }
-      return ok(new Params(values, knownSet(known, auth)));
-    }
     const add = (k: unknown, v: unknown): boolean => {
       const key = typeof k === 'string' ? k : String(k);
       if (values.has(key)) return false;
       values.set(key, scalar(v));
       return true;
     };
-    if (isIterable(input)) {
+    if (input instanceof Map) {
+      for (const [k, v] of input) add(k, v);
+    } else if (isIterable(input)) {
       for (const pair of input) {
         if (!Array.isArray(pair)) continue;
         if (!add(pair[0], pair[1])) return fail(Errors.duplicateParam());
@@ -276,7 +264,7 @@ class Params {
     } else if (typeof input === 'object' && input !== null) {
       for (const k of Object.keys(input)) add(k, (input as Record<string, unknown>)[k]);
     }
-    return ok(new Params(values, knownSet(known, auth)));
+    return ok(new Params(values, names));
   }
 
   /** True when the parameter was sent (even empty). */
@@ -319,6 +307,11 @@ function scalar(v: unknown): string | null {
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
   if (typeof v === 'bigint') return v.toString();
   return null;
+}
+
+function onlyStrings(m: ReadonlyMap<unknown, unknown>): m is ReadonlyMap<string, string> {
+  for (const [k, v] of m) if (typeof k !== 'string' || typeof v !== 'string') return false;
+  return true;
 }
 
 function isIterable(x: unknown): x is Iterable<unknown> {
