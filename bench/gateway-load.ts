@@ -1,6 +1,7 @@
 /**
  * One load process of the gateway benchmark (forked by gateway.bench.ts, `node --import tsx`):
- * an undici Pool with keep-alive connections and HTTP/1.1 pipelining to one origin, and
+ * keep-alive connections to one origin with HTTP/1.1 pipelining, either the project's lean
+ * client (./http1-client.ts: connection i % C carries slot i) or an undici Pool, and
  * connections x pipelining slots, each a closed loop of
  *
  *   POST   /api/v3/order  LIMIT GTC, newOrderRespType=ACK, a price that rests without crossing
@@ -26,6 +27,7 @@ import * as hdr from 'hdr-histogram-js';
 import { Pool } from 'undici';
 import { serverClockOffset } from './gateway-clock.ts';
 import type { LoadMessage, LoadResult, LoadRun } from './gateway-protocol.ts';
+import { Http1Connection } from './http1-client.ts';
 
 const WINDOW_MS = 10_000;
 const MAX_ERROR_SAMPLES = 8;
@@ -47,13 +49,58 @@ function priceText(ticks: number): string {
   return `${Math.floor(ticks / 100)}.${cents < 10 ? '0' : ''}${cents}`;
 }
 
+/** Sends one request without a body: status and body text. */
+type Send = (
+  slot: number,
+  method: 'POST' | 'DELETE',
+  path: string,
+  apiKey: string,
+  ip: string,
+) => Promise<{ status: number; body: string }>;
+
+/** The client `cfg` asks for, and how to close it. */
+function client(cfg: LoadRun): { send: Send; close: () => Promise<void> } {
+  if (cfg.client === 'undici') {
+    const pool = new Pool(cfg.origin, {
+      connections: cfg.connections,
+      pipelining: cfg.pipelining,
+      keepAliveTimeout: 60_000,
+      keepAliveMaxTimeout: 600_000,
+    });
+    return {
+      send: async (_slot, method, path, apiKey, ip) => {
+        const res = await pool.request({
+          path,
+          method,
+          headers: { 'x-mbx-apikey': apiKey, 'x-forwarded-for': ip },
+          idempotent: true,
+          blocking: false,
+        });
+        return { status: res.statusCode, body: await res.body.text() };
+      },
+      close: () => pool.close(),
+    };
+  }
+  const url = new URL(cfg.origin);
+  const connections = Array.from(
+    { length: cfg.connections },
+    () => new Http1Connection(url.hostname, Number(url.port)),
+  );
+  return {
+    send: (slot, method, path, apiKey, ip) =>
+      connections[slot % connections.length]!.request(
+        method,
+        path,
+        `x-mbx-apikey: ${apiKey}\r\nx-forwarded-for: ${ip}\r\n`,
+      ),
+    close: async () => {
+      for (const c of connections) c.close();
+    },
+  };
+}
+
 async function run(cfg: LoadRun): Promise<LoadResult> {
-  const pool = new Pool(cfg.origin, {
-    connections: cfg.connections,
-    pipelining: cfg.pipelining,
-    keepAliveTimeout: 60_000,
-    keepAliveMaxTimeout: 600_000,
-  });
+  const http = client(cfg);
   const hist = hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 120_000_000,
@@ -104,6 +151,7 @@ async function run(cfg: LoadRun): Promise<LoadResult> {
 
   /** Sends one signed request; the body text on 2xx, null otherwise (counted). */
   const request = async (
+    slot: number,
     method: 'POST' | 'DELETE',
     u: number,
     params: string,
@@ -116,15 +164,15 @@ async function run(cfg: LoadRun): Promise<LoadResult> {
     let status = 0;
     let text: string;
     try {
-      const res = await pool.request({
-        path: `/api/v3/order?${query}&signature=${signature}`,
+      const res = await http.send(
+        slot,
         method,
-        headers: { 'x-mbx-apikey': user.apiKey, 'x-forwarded-for': user.ip },
-        idempotent: true,
-        blocking: false,
-      });
-      status = res.statusCode;
-      text = await res.body.text();
+        `/api/v3/order?${query}&signature=${signature}`,
+        user.apiKey,
+        user.ip,
+      );
+      status = res.status;
+      text = res.body;
     } catch (e) {
       error('transport', (e as Error).message);
       return null;
@@ -159,7 +207,7 @@ async function run(cfg: LoadRun): Promise<LoadResult> {
         `symbol=${cfg.symbol}&side=${side === 0 ? 'BUY' : 'SELL'}&type=LIMIT&timeInForce=GTC` +
         `&quantity=0.00100&price=${priceText(ticks)}&newOrderRespType=ACK`;
       side ^= 1;
-      const placed = await request('POST', u, params, 'place');
+      const placed = await request(index, 'POST', u, params, 'place');
       if (placed === null) continue;
       const m = /"orderId":(\d+)/.exec(placed);
       if (m === null) {
@@ -167,7 +215,7 @@ async function run(cfg: LoadRun): Promise<LoadResult> {
         continue;
       }
       if (performance.now() >= to) break;
-      await request('DELETE', u, `symbol=${cfg.symbol}&orderId=${m[1]}`, 'cancel');
+      await request(index, 'DELETE', u, `symbol=${cfg.symbol}&orderId=${m[1]}`, 'cancel');
     }
   };
 
@@ -175,7 +223,7 @@ async function run(cfg: LoadRun): Promise<LoadResult> {
   const slots: Promise<void>[] = [];
   for (let i = 0; i < cfg.connections * cfg.pipelining; i++) slots.push(slot(i));
   await Promise.all(slots);
-  await pool.close();
+  await http.close();
   const histogram = hdr.encodeIntoCompressedBase64(hist);
   hist.destroy();
   return {

@@ -28,7 +28,13 @@ export interface LoadRun {
   /** New orders per account per 10-second window the load process allows itself (the server's limit is 100). */
   readonly ordersPer10s: number;
   readonly symbol: string;
+  /** The HTTP client: `raw` (./http1-client.ts, the default) or `undici` (its Pool). */
+  readonly client: LoadClient;
 }
+
+/** The load processes' HTTP clients. */
+export const LOAD_CLIENTS = ['raw', 'undici'] as const;
+export type LoadClient = (typeof LOAD_CLIENTS)[number];
 
 /** A load process's tally. */
 export interface LoadResult {

@@ -39,6 +39,9 @@
  *                      (default postgres://postgres@127.0.0.1:5432/postgres)
  *   --hello on|off     BENCH_HELLO            run the hello-world floor (on)
  *   --profile DIR      BENCH_PROFILE_DIR      run the platform under --cpu-prof, profiles into DIR
+ *   --client C         BENCH_CLIENT           the load processes' HTTP client: raw (default; the
+ *                                             project's lean keep-alive client, http1-client.ts)
+ *                                             or undici (its Pool)
  *   CROSSBOOK_FSYNC is passed to the platform (default true: the journal fdatasyncs).
  *
  * HTTP pipelining (D > 1) is measured as asked, but the gateway cannot serve it: uWebSockets.js
@@ -66,7 +69,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
 import { serverClockOffset } from './gateway-clock.ts';
-import type { LoadMessage, LoadResult, LoadRun, LoadUser } from './gateway-protocol.ts';
+import {
+  LOAD_CLIENTS,
+  type LoadClient,
+  type LoadMessage,
+  type LoadResult,
+  type LoadRun,
+  type LoadUser,
+} from './gateway-protocol.ts';
 import { fdatasyncLatency } from './measure.ts';
 import { freshDatabase } from './postgres-db.ts';
 
@@ -84,6 +94,7 @@ const { values: args } = parseArgs({
     database: { type: 'string' },
     hello: { type: 'string' },
     profile: { type: 'string' },
+    client: { type: 'string' },
   },
 });
 
@@ -120,6 +131,8 @@ const FSYNC_SECONDS = setting(args['fsync-seconds'], 'BENCH_FSYNC_SECONDS', 3, 0
 const DATABASE = args.database ?? process.env.BENCH_DATABASE ?? 'pglite';
 const HELLO = (args.hello ?? process.env.BENCH_HELLO ?? 'on') !== 'off';
 const PROFILE_DIR = args.profile ?? process.env.BENCH_PROFILE_DIR;
+const CLIENT = (args.client ?? process.env.BENCH_CLIENT ?? 'raw') as LoadClient;
+if (!LOAD_CLIENTS.includes(CLIENT)) throw new Error(`BENCH_CLIENT=${CLIENT}: ${LOAD_CLIENTS.join(' or ')}`);
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PG_DB = 'bench_gateway';
 const SYMBOL = 'BTCUSDT';
@@ -334,6 +347,7 @@ async function runLoad(
       measureTo,
       ordersPer10s: BUDGET,
       symbol: SYMBOL,
+      client: CLIENT,
     };
     children[p]!.send(run);
   }
@@ -484,7 +498,8 @@ async function main(): Promise<void> {
   console.log(
     `gateway bench: shapes ${SHAPES.map((c) => `${c.name} (${c.processes * c.connections * c.pipelining} in flight)`).join(', ')} ` +
       `[load processes x connections each x pipelining]; ${WARMUP} s warm-up + ${SECONDS} s measured; ${fmt(USERS)} accounts, ` +
-      `at most ${BUDGET} new orders per account per 10 s; database ${DATABASE}; journal fsync ${process.env.CROSSBOOK_FSYNC ?? 'true'}`,
+      `at most ${BUDGET} new orders per account per 10 s; database ${DATABASE}; journal fsync ${process.env.CROSSBOOK_FSYNC ?? 'true'}; ` +
+      `HTTP client ${CLIENT}`,
   );
   console.log(
     `machine: ${os.cpus()[0]?.model ?? '?'} x ${os.availableParallelism()}, Node ${process.version}, ` +
@@ -654,6 +669,7 @@ async function main(): Promise<void> {
       pipelining: best.shape.pipelining,
       users: USERS,
       database: DATABASE,
+      client: CLIENT,
       errors,
       budgetWaits: best.budgetWaits,
     }),
