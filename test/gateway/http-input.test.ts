@@ -4,8 +4,9 @@
  * exception there would become a 500). Property tests with fast-check, seeded.
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
-import { signedPayload } from '../../gateway/auth/signature.ts';
+import { hmacSha256, signedPayload, verifyHmac } from '../../gateway/auth/signature.ts';
 import { parseTimeUnit } from '../../gateway/auth/time-unit.ts';
 import { parseRecvWindow, parseTimestamp } from '../../gateway/auth/timing.ts';
 import { BinanceApiError } from '../../gateway/binance/errors.ts';
@@ -92,6 +93,27 @@ describe('gateway input parsing', () => {
         const r = signedPayload(q, Buffer.from(body));
         assert.ok(r === 'missing' || r === 'not-last' || Buffer.isBuffer(r.payload));
       }),
+      params,
+    );
+  });
+
+  it('computes HMAC-SHA256 as createHmac does, for secrets shorter and longer than a block', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 100 })),
+        fc.uint8Array({ maxLength: 3000 }),
+        (secret, bytes) => {
+          const payload = Buffer.from(bytes);
+          const expected = createHmac('sha256', secret).update(payload).digest();
+          assert.deepEqual(hmacSha256(secret, payload), expected);
+          // The scratch buffer and the per-secret pads are reused: a second call agrees.
+          assert.deepEqual(hmacSha256(secret, payload), expected);
+          assert.equal(verifyHmac(secret, payload, expected.toString('hex').toUpperCase()), true);
+          const wrong = Buffer.from(expected);
+          wrong[31]! ^= 1;
+          assert.equal(verifyHmac(secret, payload, wrong.toString('hex')), false);
+        },
+      ),
       params,
     );
   });
