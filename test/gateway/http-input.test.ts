@@ -118,6 +118,29 @@ describe('gateway input parsing', () => {
     );
   });
 
+  it('accepts exactly the 64-hex-digit signatures that match, in any case', () => {
+    const secret = 's'.repeat(64);
+    const payload = Buffer.from('symbol=BTCUSDT&timestamp=1');
+    const good = createHmac('sha256', secret).update(payload).digest('hex');
+    const hexish = fc.constantFrom(...'0123456789abcdefABCDEFgz %+é');
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(63), hexish), { maxLength: 3 }),
+        fc.boolean(),
+        fc.integer({ min: -1, max: 1 }),
+        (edits, upper, lengthChange) => {
+          let sig = upper ? good.toUpperCase() : good;
+          for (const [at, c] of edits) sig = sig.slice(0, at) + c + sig.slice(at + 1);
+          if (lengthChange < 0) sig = sig.slice(1);
+          if (lengthChange > 0) sig = `${sig}0`;
+          const expected = /^[0-9a-fA-F]{64}$/.test(sig) && sig.toLowerCase() === good;
+          assert.equal(verifyHmac(secret, payload, sig), expected, sig);
+        },
+      ),
+      params,
+    );
+  });
+
   it('never throws on addresses and forwarded headers', () => {
     fc.assert(
       fc.property(fc.oneof(fc.ipV4(), fc.ipV6(), queryish), queryish, fc.nat(3), (peer, xff, hops) => {
