@@ -41,6 +41,12 @@ export interface ResolvedKey {
 export interface ApiKeyLookup {
   /** The key named by `apiKey` (the public key id a client sends), or null when there is none (or it was deleted). */
   resolveApiKey(apiKey: string): Promise<ResolvedKey | null>;
+  /**
+   * What `resolveApiKey` would answer, when the lookup already holds a current answer (null:
+   * no such key); undefined when it must be asked. Optional: a lookup without a cache leaves
+   * it out and every request awaits `resolveApiKey`.
+   */
+  cachedApiKey?(apiKey: string): ResolvedKey | null | undefined;
 }
 
 /** The gateway's time source (injectable so that tests control it). */

@@ -92,6 +92,16 @@ export class ApiKeyCache {
     await this.polling;
   }
 
+  /**
+   * The cached answer for `apiKey` while it is known to be current (null: known not to exist),
+   * undefined when only `resolveApiKey` can say: the synchronous path of every request after a
+   * key's first.
+   */
+  cachedApiKey(apiKey: string): ResolvedApiKey | null | undefined {
+    const hit = this.entries.get(apiKey);
+    return hit !== undefined && this.fresh(hit, this.now()) ? hit.key : undefined;
+  }
+
   /** The key named `apiKey`: cached while known to be current, else read. */
   async resolveApiKey(apiKey: string): Promise<ResolvedApiKey | null> {
     const now = this.now();

@@ -118,6 +118,34 @@ describe('API key cache', () => {
     assert.deepEqual(f.reads.slice(3), ['A', 'A2']);
   });
 
+  it('answers synchronously exactly what resolveApiKey would serve from the cache', async () => {
+    const f = fake();
+    f.keys.set('A', keyOf(1, 3));
+    await f.cache.poll();
+    assert.equal(f.cache.cachedApiKey('A'), undefined, 'never read: only resolveApiKey can say');
+    assert.equal(f.cache.cachedApiKey('X'), undefined);
+    await f.cache.resolveApiKey('A');
+    await f.cache.resolveApiKey('X');
+    assert.equal(f.cache.cachedApiKey('A')?.authVersion, 3);
+    assert.equal(f.cache.cachedApiKey('X'), null, 'known not to exist');
+    assert.deepEqual(f.reads, ['A', 'X']);
+    // A poll past the key's version drops it: the synchronous path no longer serves it.
+    f.setChanges([{ userId: 1, version: 4, changedAt: new Date(1_000) }]);
+    f.advance(250);
+    await f.cache.poll();
+    assert.equal(f.cache.cachedApiKey('A'), undefined);
+    // An unknown key is kept two seconds only, a known one a minute.
+    f.keys.set('A', keyOf(1, 4));
+    await f.cache.resolveApiKey('A');
+    f.advance(2_001);
+    await f.cache.poll();
+    assert.equal(f.cache.cachedApiKey('X'), undefined);
+    assert.equal(f.cache.cachedApiKey('A')?.authVersion, 4);
+    f.advance(60_000);
+    await f.cache.poll();
+    assert.equal(f.cache.cachedApiKey('A'), undefined);
+  });
+
   it('reads back from five seconds before the latest change it has seen, by the database clock', async () => {
     const f = fake();
     await f.cache.poll();
