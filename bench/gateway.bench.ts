@@ -53,7 +53,9 @@
  * alone (the gateway, the core's sequencer and risk, the persister's client: the thread that
  * sets the pace), each also per request; with --database postgres, every `postgres` process on
  * this machine (backends, WAL writer, checkpointer: run nothing else on the server meanwhile);
- * the load processes.
+ * the load processes. "main waits": the share of the window the main thread was runnable but
+ * waiting for a CPU (its schedstat run-queue time): on two cores shared with the load, the pace
+ * is set by this as much as by the thread's own CPU time.
  *
  * The table goes to stdout, then one JSON line (the last line):
  * {"bench":"gateway","ordersPerSec":N,"p50Millis":N,"p99Millis":N,"p999Millis":N,"helloWorldRps":N,"fsyncP99Millis":N,...}
@@ -160,6 +162,19 @@ function cpuSeconds(pid: number, thread?: number): number {
     );
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Seconds a thread has spent runnable but waiting for a CPU (/proc/<pid>/task/<tid>/schedstat,
+ * its second field, in ns); NaN where the kernel does not keep schedstats.
+ */
+function runQueueSeconds(pid: number, thread: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/task/${thread}/schedstat`, 'utf8').trim().split(' ');
+    return Number(fields[1]) / 1e9;
   } catch {
     return Number.NaN;
   }
@@ -279,6 +294,8 @@ interface LoadOutcome {
   readonly serverCpu: number;
   /** The server's main thread alone (the gateway, the core's sequencer and risk, the persister's client). */
   readonly mainThreadCpu: number;
+  /** Share of the window its main thread was runnable but waiting for a CPU (NaN: not known). */
+  readonly mainThreadWaiting: number;
   /** The local PostgreSQL server's processes, all of them (--database postgres; else null). */
   readonly databaseCpu: number | null;
   readonly loadCpu: number;
@@ -356,6 +373,7 @@ async function runLoad(
   const w0 = performance.now();
   const s0 = cpuSeconds(serverPid);
   const m0 = cpuSeconds(serverPid, serverPid);
+  const q0 = runQueueSeconds(serverPid, serverPid);
   // The database server's processes (a local server): backends, WAL writer, checkpointer,
   // autovacuum. One that starts within the window counts from its start, one that ends is left out.
   const d0 = measureDatabase ? postgresCpu() : new Map<number, number>();
@@ -364,6 +382,7 @@ async function runLoad(
   const wall = (performance.now() - w0) / 1000;
   const serverCpu = (cpuSeconds(serverPid) - s0) / wall;
   const mainThreadCpu = (cpuSeconds(serverPid, serverPid) - m0) / wall;
+  const mainThreadWaiting = (runQueueSeconds(serverPid, serverPid) - q0) / wall;
   let databaseCpu: number | null = null;
   if (measureDatabase) {
     databaseCpu = 0;
@@ -416,6 +435,7 @@ async function runLoad(
     budgetWaits,
     serverCpu,
     mainThreadCpu,
+    mainThreadWaiting,
     databaseCpu,
     loadCpu: loadCpuShare,
     loadAvg,
@@ -476,7 +496,9 @@ function row(o: LoadOutcome): string {
     `${o.label.padEnd(11)} | ${o.shape.name.padEnd(7)} | ${fmt(o.perSec).padStart(9)} | ${fmt(millis(o.p50), 3).padStart(7)} | ` +
     `${fmt(millis(o.p90), 3).padStart(7)} | ${fmt(millis(o.p99), 3).padStart(7)} | ${fmt(millis(o.p999), 3).padStart(8)} | ` +
     `${fmt(millis(o.max), 1).padStart(8)} | ${fmt(o.errors).padStart(6)} | ${(o.serverCpu * 100).toFixed(0).padStart(9)}% | ` +
-    `${(o.mainThreadCpu * 100).toFixed(0).padStart(10)}% | ${fmt((o.serverCpu * 1e6) / o.perSec, 1).padStart(13)} | ` +
+    `${(o.mainThreadCpu * 100).toFixed(0).padStart(10)}% | ` +
+    `${(Number.isNaN(o.mainThreadWaiting) ? '-' : `${(o.mainThreadWaiting * 100).toFixed(0)}%`).padStart(10)} | ` +
+    `${fmt((o.serverCpu * 1e6) / o.perSec, 1).padStart(13)} | ` +
     `${fmt((o.mainThreadCpu * 1e6) / o.perSec, 1).padStart(11)} | ` +
     `${(o.databaseCpu === null ? '-' : fmt((o.databaseCpu * 1e6) / o.perSec, 1)).padStart(15)} | ` +
     `${(o.loadCpu * 100).toFixed(0).padStart(7)}% | ${o.loadAvg.toFixed(1).padStart(4)} | ${fmt(o.budgetWaits)}`
@@ -612,7 +634,7 @@ async function main(): Promise<void> {
 
   console.log('');
   console.log(
-    'run         | shape   |  orders/s |  p50 ms |  p90 ms |  p99 ms | p99.9 ms |   max ms | errors | server CPU | main thread | server µs/req | main µs/req | database µs/req | load CPU | load | budget waits',
+    'run         | shape   |  orders/s |  p50 ms |  p90 ms |  p99 ms | p99.9 ms |   max ms | errors | server CPU | main thread | main waits | server µs/req | main µs/req | database µs/req | load CPU | load | budget waits',
   );
   for (const shape of SHAPES) {
     const h = hellos.get(shape);
@@ -622,7 +644,8 @@ async function main(): Promise<void> {
   for (const o of [...hellos.values(), ...gateways]) reportErrors(o);
   console.log(
     `fdatasync p99 ${fmt(millis(disk.p99), 3)} ms; platform idle CPU before the load ${(idleCpu * 100).toFixed(0)}%; ` +
-      `CPU columns: process CPU time (all threads) / wall time over the measured window (200% = both cores)`,
+      `CPU columns: process CPU time (all threads) / wall time over the measured window (200% = both cores); ` +
+      'main waits: time the main thread was runnable but waiting for a CPU / wall time',
   );
   const best = gateways.reduce((a, b) => (b.perSec > a.perSec ? b : a));
   // The floor is the best the load generator reached against the bare server, whatever the shape.
@@ -655,6 +678,7 @@ async function main(): Promise<void> {
       ratioToHelloWorld: Number.isNaN(ratio) ? null : round3(ratio),
       cpuShare: round3(best.serverCpu),
       mainThreadCpuShare: round3(best.mainThreadCpu),
+      mainThreadRunQueueShare: Number.isNaN(best.mainThreadWaiting) ? null : round3(best.mainThreadWaiting),
       serverMicrosPerOrder: Math.round((best.serverCpu * 1e7) / best.perSec) / 10,
       mainThreadMicrosPerOrder: Math.round((best.mainThreadCpu * 1e7) / best.perSec) / 10,
       databaseMicrosPerOrder:
