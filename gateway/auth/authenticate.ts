@@ -114,7 +114,7 @@ function authenticateKey(
   if (signed === 'not-last') throw new BinanceApiError(Errors.invalidSignature());
   const valid =
     key.type === 'HMAC'
-      ? key.secret !== undefined && verifyHmac(key.secret, signed.payload, signed.signature)
+      ? verifyHmac(key, signed.payload, signed.signature)
       : key.publicKey !== undefined && verifyEd25519(key.publicKey, signed.payload, signed.signature);
   if (!valid) throw new BinanceApiError(Errors.invalidSignature());
   if (!permits(key, security)) throw new BinanceApiError(Errors.rejectedKey());

@@ -75,7 +75,7 @@ function signatureValid(
     const bytes = Buffer.from(payload, 'utf8');
     const ok =
       key.type === 'HMAC'
-        ? key.secret !== undefined && verifyHmac(key.secret, bytes, signature)
+        ? verifyHmac(key, bytes, signature)
         : key.publicKey !== undefined && verifyEd25519(key.publicKey, bytes, signature);
     if (ok) return true;
   }
