@@ -67,8 +67,13 @@ export class Http1Connection {
   private connect(): Promise<net.Socket> {
     this.connecting ??= new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect({ host: this.host, port: this.port, noDelay: true });
+      const failed = (e: Error): void => {
+        this.connecting = null;
+        reject(e);
+      };
+      s.once('error', failed);
       s.once('connect', () => {
-        s.off('error', reject);
+        s.off('error', failed);
         // Events of a socket given up already (its late 'close') must not touch the next one.
         s.on('error', (e) => {
           if (this.socket === s) this.broken(e);
@@ -82,10 +87,6 @@ export class Http1Connection {
         this.socket = s;
         this.connecting = null;
         resolve(s);
-      });
-      s.once('error', (e) => {
-        this.connecting = null;
-        reject(e);
       });
     });
     return this.connecting;

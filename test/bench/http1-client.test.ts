@@ -128,6 +128,17 @@ describe('bench: the lean HTTP/1.1 client', () => {
     }
   });
 
+  it('fails a request it cannot connect for, and tries again for the next', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const c = new Http1Connection('127.0.0.1', port);
+    await assert.rejects(c.request('GET', '/', ''), /ECONNREFUSED/);
+    await assert.rejects(c.request('GET', '/', ''), /ECONNREFUSED/);
+    assert.equal(c.outstanding, 0);
+  });
+
   it('refuses a response it cannot frame instead of guessing where it ends', async () => {
     const srv = await server({
       answer(_head, socket) {
