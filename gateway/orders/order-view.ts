@@ -1,9 +1,9 @@
 /**
  * The gateway's in-memory view of orders, fed by the engine's event stream in seq order:
- * every open order, and the most recently closed ones in a bounded LRU (older ones are the
- * history store's to answer). It answers GET order / openOrders without a database and gives
- * the cancel and amend replies and the execution reports the order details the engine's
- * events do not repeat (type, time in force, quantities so far).
+ * every open order, and the most recently closed ones in a bounded LRU (./closed-orders.ts;
+ * older ones are the history store's to answer). It answers GET order / openOrders without a
+ * database and gives the cancel and amend replies and the execution reports the order details
+ * the engine's events do not repeat (type, time in force, quantities so far).
  *
  * Cost: O(1) per event (a cancel-all is one event per order), memory O(open orders +
  * closed capacity). Client order ids are unique among a user's open orders of a symbol (the
@@ -21,6 +21,7 @@ import {
   type Markets,
   type RecordViews,
 } from '../../engine/index.ts';
+import { ClosedOrders } from './closed-orders.ts';
 import {
   applyToOrder,
   finishCommand,
@@ -32,10 +33,7 @@ import {
 
 /** Settings of the view. */
 export interface OrderViewOptions {
-  /**
-   * How many closed orders to keep, least recently used first out (default 100,000); from 1024
-   * up, up to a sixteenth more before the oldest leave in one batch.
-   */
+  /** How many closed orders to keep, least recently used first out (default 100,000). */
   readonly closedCapacity?: number;
 }
 
@@ -48,31 +46,17 @@ export interface OrderLookup {
 }
 
 const cidKey = (userId: number, symbolId: number, cid: string) => `${userId}|${symbolId}|${cid}`;
-/**
- * A closed order's key: a number while symbol and order ids are small enough to pack without
- * collision (every realistic id; no string to build and hash), else text, which no number equals.
- */
-function idKey(symbolId: number, orderId: number): number | string {
-  return symbolId < 1024 && orderId < 2 ** 43 ? orderId * 1024 + symbolId : `${symbolId}|${orderId}`;
-}
 
 /** Open and recently closed orders, kept up to date by the engine's events (see the file header). */
 export class OrderView implements OrderLookup {
   /** The markets the view's orders trade on. */
   readonly markets: Markets;
-  private readonly capacity: number;
-  /** Closed orders kept beyond `capacity` before the oldest go in one batch (a sixteenth; none below 1024). */
-  private readonly slack: number;
   /** Open orders by symbol, then order id. */
   private readonly open: Map<number, OrderRecord>[];
   /** Open orders by user, then symbol, then order id (insertion order = order id order). */
   private readonly byUser = new Map<number, Map<number, Map<number, OrderRecord>>>();
   private readonly openByCid = new Map<string, OrderRecord>();
-  /** Closed orders, least recently used first. Keyed by symbol and order id. */
-  private readonly closed = new Map<number | string, OrderRecord>();
-  private readonly closedByCid = new Map<string, OrderRecord>();
-  /** The closed orders kept, by user, then symbol, then order id (for allOrders' recent end). */
-  private readonly closedByUser = new Map<number, Map<number, Map<number, OrderRecord>>>();
+  private readonly closed: ClosedOrders;
   /** Orders by quote amount whose command has not been seen to end yet, and that command's seq. */
   private pending: OrderRecord[] = [];
   private pendingSeq = 0;
@@ -82,8 +66,7 @@ export class OrderView implements OrderLookup {
 
   constructor(markets: Markets, options: OrderViewOptions = {}) {
     this.markets = markets;
-    this.capacity = Math.max(0, Math.floor(options.closedCapacity ?? 100_000));
-    this.slack = this.capacity >= 1024 ? this.capacity >> 4 : 0;
+    this.closed = new ClosedOrders(options.closedCapacity ?? 100_000);
     this.open = markets.list.map(() => new Map());
   }
 
@@ -174,17 +157,17 @@ export class OrderView implements OrderLookup {
 
   /** The order `orderId` of `userId` on `symbolId`, open or recently closed. */
   order(userId: number, symbolId: number, orderId: number): OrderSnapshot | undefined {
-    const o = this.open[symbolId]?.get(orderId) ?? this.recall(idKey(symbolId, orderId));
-    return o !== undefined && o.userId === userId ? o : undefined;
+    const o = this.open[symbolId]?.get(orderId);
+    if (o === undefined) return this.closed.use(userId, symbolId, orderId);
+    return o.userId === userId ? o : undefined;
   }
 
   /** The open order of `userId` on `symbolId` with `clientOrderId`, else the latest closed one. */
   orderByClientOrderId(userId: number, symbolId: number, clientOrderId: string): OrderSnapshot | undefined {
-    const key = cidKey(userId, symbolId, clientOrderId);
-    const o = this.openByCid.get(key) ?? this.closedByCid.get(key);
-    if (o === undefined) return undefined;
-    if (isFinalStatus(o.status)) this.recall(idKey(o.symbolId, o.orderId));
-    return o;
+    return (
+      this.openByCid.get(cidKey(userId, symbolId, clientOrderId)) ??
+      this.closed.useByClientOrderId(userId, symbolId, clientOrderId)
+    );
   }
 
   /** `userId`'s open orders, on one symbol or all, in order id order. */
@@ -203,8 +186,7 @@ export class OrderView implements OrderLookup {
    */
   recentOrders(userId: number, symbolId: number): OrderSnapshot[] {
     const open = this.byUser.get(userId)?.get(symbolId);
-    const closed = this.closedByUser.get(userId)?.get(symbolId);
-    const all: OrderSnapshot[] = [...(open?.values() ?? []), ...(closed?.values() ?? [])];
+    const all: OrderSnapshot[] = [...(open?.values() ?? []), ...this.closed.recent(userId, symbolId)];
     return all.sort((a, b) => a.orderId - b.orderId);
   }
 
@@ -259,50 +241,6 @@ export class OrderView implements OrderLookup {
     if (mine.size === 0) this.byUser.delete(o.userId);
     const key = cidKey(o.userId, o.symbolId, o.clientOrderId);
     if (this.openByCid.get(key) === o) this.openByCid.delete(key);
-    if (this.capacity === 0) return;
-    this.closed.set(idKey(o.symbolId, o.orderId), o);
-    if (o.clientOrderId !== '') this.closedByCid.set(key, o);
-    let closedMine = this.closedByUser.get(o.userId);
-    if (closedMine === undefined) {
-      closedMine = new Map();
-      this.closedByUser.set(o.userId, closedMine);
-    }
-    let closedOnSymbol = closedMine.get(o.symbolId);
-    if (closedOnSymbol === undefined) {
-      closedOnSymbol = new Map();
-      closedMine.set(o.symbolId, closedOnSymbol);
-    }
-    closedOnSymbol.set(o.orderId, o);
-    if (this.closed.size > this.capacity + this.slack) this.evict(this.closed.size - this.capacity);
-  }
-
-  /**
-   * Drops the `n` least recently used closed orders, in one pass from the head of the LRU map.
-   * One at a time, each eviction would walk the deleted entries V8 keeps at the head of a Map
-   * until its next rehash: about 50 µs per closed order with 100,000 kept (measured), against
-   * well under 1 µs each in batches of a sixteenth of the capacity.
-   */
-  private evict(n: number): void {
-    for (const [key, oldest] of this.closed) {
-      if (n-- <= 0) break;
-      this.closed.delete(key);
-      const k = cidKey(oldest.userId, oldest.symbolId, oldest.clientOrderId);
-      if (this.closedByCid.get(k) === oldest) this.closedByCid.delete(k);
-      const theirs = this.closedByUser.get(oldest.userId)!;
-      const onSymbol = theirs.get(oldest.symbolId)!;
-      onSymbol.delete(oldest.orderId);
-      if (onSymbol.size === 0) theirs.delete(oldest.symbolId);
-      if (theirs.size === 0) this.closedByUser.delete(oldest.userId);
-    }
-  }
-
-  /** A closed order by key, refreshed as most recently used. */
-  private recall(key: number | string): OrderRecord | undefined {
-    const o = this.closed.get(key);
-    if (o !== undefined) {
-      this.closed.delete(key);
-      this.closed.set(key, o);
-    }
-    return o;
+    this.closed.add(o);
   }
 }

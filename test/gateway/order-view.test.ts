@@ -221,21 +221,23 @@ describe('order view', () => {
     assert.ok(view.order(ALICE, S, 4));
   });
 
-  it('from a capacity of 1024, keeps up to a sixteenth more, then drops the least recently used in one batch', () => {
+  it('at a large capacity keeps exactly that many closed orders, each as it closed', () => {
     const x = funded();
     const view = new OrderView(markets, { closedCapacity: 1024 });
     const closeOne = () => {
-      view.applyCommand(x.submit(place(1, {})));
+      view.applyCommand(x.submit(place(1, { clientOrderId: `c${view.lastSeq}` })));
       view.applyCommand(x.submit({ kind: 'CancelAllOrders', symbolId: S, userId: ALICE }));
     };
     for (let i = 0; i < 1024 + 64; i++) closeOne();
-    assert.equal(view.closedCount, 1088);
-    assert.ok(view.order(ALICE, S, 1), 'order 1 is used: now the most recent');
-    closeOne();
     assert.equal(view.closedCount, 1024);
-    assert.ok(view.order(ALICE, S, 1), 'recently used: kept');
-    for (let id = 2; id <= 66; id++) assert.equal(view.order(ALICE, S, id), undefined, `order ${id} dropped`);
-    for (const id of [67, 1000, 1089]) assert.ok(view.order(ALICE, S, id), `order ${id} kept`);
+    for (let id = 1; id <= 64; id++) assert.equal(view.order(ALICE, S, id), undefined, `order ${id} dropped`);
+    const o = view.order(ALICE, S, 65)!;
+    assert.deepEqual([o.status, o.remainingLots, o.qtyLots], ['CANCELED', 0, 1_000]);
+    assert.deepEqual(view.orderByClientOrderId(ALICE, S, o.clientOrderId), o);
+    closeOne();
+    assert.ok(view.order(ALICE, S, 65), 'order 65 was used: kept');
+    assert.equal(view.order(ALICE, S, 66), undefined, 'order 66 was the least recently used');
+    assert.equal(view.recentOrders(ALICE, S).length, 1024);
   });
 
   it('settles a MARKET order by quote amount when its command ends, not at its last trade', () => {
