@@ -392,7 +392,7 @@ function orderAfter(
   events: readonly EngineEvent[],
   m: Market,
 ): OrderSnapshot | undefined {
-  const s = lookup?.order(userId, symbolId, orderId);
+  const s = lookup?.peekOrder(userId, symbolId, orderId);
   if (s === undefined) return undefined;
   const seq = events[0]?.seq ?? 0;
   if (s.lastSeq >= seq) return s;

@@ -41,6 +41,11 @@ export interface OrderViewOptions {
 export interface OrderLookup {
   /** The order `orderId` of `userId` on `symbolId`, open or recently closed. */
   order(userId: number, symbolId: number, orderId: number): OrderSnapshot | undefined;
+  /**
+   * The same without counting as a use of a closed order (the LRU order stays): for the reply
+   * to the command that closed it, which is no later interest in the order.
+   */
+  peekOrder(userId: number, symbolId: number, orderId: number): OrderSnapshot | undefined;
   /** The open order of `userId` on `symbolId` with `clientOrderId`, else the latest closed one. */
   orderByClientOrderId(userId: number, symbolId: number, clientOrderId: string): OrderSnapshot | undefined;
 }
@@ -160,6 +165,12 @@ export class OrderView implements OrderLookup {
     const o = this.open[symbolId]?.get(orderId);
     if (o === undefined) return this.closed.use(userId, symbolId, orderId);
     return o.userId === userId ? o : undefined;
+  }
+
+  /** As `order`, without making a closed order the most recently used (see OrderLookup). */
+  peekOrder(userId: number, symbolId: number, orderId: number): OrderSnapshot | undefined {
+    const o = this.open[symbolId]?.get(orderId) ?? this.closed.get(symbolId, orderId);
+    return o !== undefined && o.userId === userId ? o : undefined;
   }
 
   /** The open order of `userId` on `symbolId` with `clientOrderId`, else the latest closed one. */

@@ -221,6 +221,22 @@ describe('order view', () => {
     assert.ok(view.order(ALICE, S, 4));
   });
 
+  it('peeks at a closed order without making it the most recently used', () => {
+    const x = funded();
+    const view = new OrderView(markets, { closedCapacity: 2 });
+    const run = (cmd: CommandInput) => view.applyCommand(x.submit(cmd));
+    for (let i = 0; i < 2; i++) {
+      run(place(1, {}));
+      run({ kind: 'CancelAllOrders', symbolId: S, userId: ALICE });
+    }
+    assert.equal(view.peekOrder(ALICE, S, 1)?.status, 'CANCELED');
+    assert.equal(view.peekOrder(BOB, S, 1), undefined, "another user's order");
+    run(place(1, {}));
+    run({ kind: 'CancelAllOrders', symbolId: S, userId: ALICE });
+    assert.equal(view.peekOrder(ALICE, S, 1), undefined, 'order 1 was still the least recently used');
+    assert.ok(view.peekOrder(ALICE, S, 2));
+  });
+
   it('at a large capacity keeps exactly that many closed orders, each as it closed', () => {
     const x = funded();
     const view = new OrderView(markets, { closedCapacity: 1024 });
