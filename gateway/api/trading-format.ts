@@ -17,7 +17,7 @@ import {
 } from '../../engine/index.ts';
 import { responseTime, type TimeUnit } from '../auth/time-unit.ts';
 import { baseString, priceString, qtyString, quoteString } from '../orders/order-format.ts';
-import { isFinalStatus, type OrderSnapshot, type OrderStatus } from '../orders/order-state.ts';
+import { isFinalStatus, ORDER_STATUSES, type OrderSnapshot } from '../orders/order-state.ts';
 import type { CommissionPpm } from '../ports.ts';
 import type { HistoryOrder, HistoryTrade } from './history.port.ts';
 
@@ -45,14 +45,6 @@ const EXPIRY_REASONS: Readonly<Record<string, ExpiryReason>> = {
   INSUFFICIENT_LIQUIDITY: ExpiryReason.MARKET_NO_LIQUIDITY,
   EXCHANGE_CANCELED: ExpiryReason.FUNDS_EXHAUSTED,
 };
-const STATUSES: readonly OrderStatus[] = [
-  'NEW',
-  'PARTIALLY_FILLED',
-  'FILLED',
-  'CANCELED',
-  'EXPIRED',
-  'EXPIRED_IN_MATCH',
-];
 
 function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
   return Object.hasOwn(table, key) ? table[key] : undefined;
@@ -64,7 +56,7 @@ function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefin
  * keeps no prevented quantity: a row from it reports none.
  */
 export function snapshotOfHistory(row: HistoryOrder, m: Market, userId: number): OrderSnapshot | undefined {
-  const status = STATUSES.find((s) => s === row.status);
+  const status = ORDER_STATUSES.find((s) => s === row.status);
   const orderType = lookup(ORDER_TYPES, row.type);
   if (status === undefined || orderType === undefined) return undefined;
   const byQuote = orderType === OrderType.MARKET && row.quoteQtyUnits > 0;

@@ -20,17 +20,9 @@
  * Client order ids are stored as bytes (Binance's are at most 36 characters of ASCII); any
  * other string is kept aside by slot.
  */
-import type { OrderSnapshot, OrderStatus } from './order-state.ts';
+import { ORDER_STATUSES, type OrderSnapshot, type OrderStatus } from './order-state.ts';
 
-const STATUSES: readonly OrderStatus[] = [
-  'NEW',
-  'PARTIALLY_FILLED',
-  'FILLED',
-  'CANCELED',
-  'EXPIRED',
-  'EXPIRED_IN_MATCH',
-];
-const STATUS_INDEX = new Map<OrderStatus, number>(STATUSES.map((s, i) => [s, i]));
+const STATUS_INDEX = new Map<OrderStatus, number>(ORDER_STATUSES.map((s, i) => [s, i]));
 
 /** Longest client order id stored as bytes (longer or non-ASCII ones are kept aside). */
 const CID_BYTES = 36;
@@ -282,7 +274,7 @@ export class ClosedOrders {
       preventedLots: num[n + F_PREVENTED]!,
       preventedMatchId: num[n + F_PREVENTED_MATCH]!,
       remainingLots: num[n + F_REMAINING]!,
-      status: STATUSES[small[s + I_STATUS]!]!,
+      status: ORDER_STATUSES[small[s + I_STATUS]!]!,
       expiryReason: small[s + I_EXPIRY]!,
       timeMicros: num[n + F_TIME]!,
       updateTimeMicros: num[n + F_UPDATE_TIME]!,

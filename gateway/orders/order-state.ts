@@ -25,6 +25,16 @@ import {
 /** Binance's order statuses for orders the engine accepted (REJECTED orders are never kept). */
 export type OrderStatus = 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'EXPIRED' | 'EXPIRED_IN_MATCH';
 
+/** Every OrderStatus, in the order an order can reach them. */
+export const ORDER_STATUSES: readonly OrderStatus[] = [
+  'NEW',
+  'PARTIALLY_FILLED',
+  'FILLED',
+  'CANCELED',
+  'EXPIRED',
+  'EXPIRED_IN_MATCH',
+];
+
 /** True for a status after which nothing changes the order. */
 export function isFinalStatus(s: OrderStatus): boolean {
   return s !== 'NEW' && s !== 'PARTIALLY_FILLED';
