@@ -42,6 +42,10 @@
  *   --client C         BENCH_CLIENT           the load processes' HTTP client: raw (default; the
  *                                             project's lean keep-alive client, http1-client.ts)
  *                                             or undici (its Pool)
+ *   --node-flags=F     BENCH_NODE_FLAGS       node flags for the platform after the start script's
+ *                                             (with "=": --node-flags="--trace-gc-nvp --max-semi-space-size=64")
+ *   --keep on|off      BENCH_KEEP             keep the run's data directory (the servers' logs:
+ *                                             platform.log, hello.log) instead of removing it (off)
  *   CROSSBOOK_FSYNC is passed to the platform (default true: the journal fdatasyncs).
  *
  * HTTP pipelining (D > 1) is measured as asked, but the gateway cannot serve it: uWebSockets.js
@@ -97,6 +101,8 @@ const { values: args } = parseArgs({
     hello: { type: 'string' },
     profile: { type: 'string' },
     client: { type: 'string' },
+    'node-flags': { type: 'string' },
+    keep: { type: 'string' },
   },
 });
 
@@ -135,6 +141,13 @@ const HELLO = (args.hello ?? process.env.BENCH_HELLO ?? 'on') !== 'off';
 const PROFILE_DIR = args.profile ?? process.env.BENCH_PROFILE_DIR;
 const CLIENT = (args.client ?? process.env.BENCH_CLIENT ?? 'raw') as LoadClient;
 if (!LOAD_CLIENTS.includes(CLIENT)) throw new Error(`BENCH_CLIENT=${CLIENT}: ${LOAD_CLIENTS.join(' or ')}`);
+/** Extra node flags for the platform (split on whitespace; none by default). */
+const NODE_FLAGS = (args['node-flags'] ?? process.env.BENCH_NODE_FLAGS ?? '')
+  .split(/\s+/)
+  .filter((f) => f !== '');
+for (const f of NODE_FLAGS)
+  if (!f.startsWith('-')) throw new Error(`BENCH_NODE_FLAGS: "${f}" is not a flag (flags start with -)`);
+const KEEP = (args.keep ?? process.env.BENCH_KEEP ?? 'off') === 'on';
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PG_DB = 'bench_gateway';
 const SYMBOL = 'BTCUSDT';
@@ -584,9 +597,10 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
   });
   if (DATABASE === 'postgres') env.DATABASE_URL = await freshDatabase(PG_URL, PG_DB);
-  // The node flags `npm start` gives the platform (package.json), then the profiler's.
+  // The node flags `npm start` gives the platform (package.json), the run's own, the profiler's.
   const nodeArgs = [
     ...START_NODE_FLAGS,
+    ...NODE_FLAGS,
     ...(PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`]),
   ];
   const t0 = performance.now();
@@ -664,7 +678,8 @@ async function main(): Promise<void> {
   if (best.budgetWaits > 0)
     console.log('budget waits > 0: the accounts ran out of order budget; rerun with more --users');
   if (PROFILE_DIR !== undefined) console.log(`CPU profiles of the platform in ${path.resolve(PROFILE_DIR)}`);
-  fs.rmSync(root, { recursive: true, force: true });
+  if (KEEP) console.log(`data directory kept: ${root} (the platform's log: platform.log)`);
+  else fs.rmSync(root, { recursive: true, force: true });
   const errors = [...hellos.values(), ...gateways].reduce((s, o) => s + o.errors, 0);
   console.log(
     JSON.stringify({
