@@ -44,7 +44,7 @@ const F_WORKING_TIME = 12;
 const F_LAST_SEQ = 13;
 /** The append number of the order in the slot. */
 const F_SERIAL = 14;
-/** The append number of the previous order of the same user (-1: none). */
+/** The append number of the previous order of the same user (-1: none); its slot is that modulo the ring. */
 const F_PREV_SERIAL = 15;
 const F = 16;
 
@@ -60,11 +60,9 @@ const I_EXPIRY = 6;
 const I_CID_LEN = 7;
 const I_PREV_CID_LEN = 8;
 const I_CID_HASH = 9;
-/** The slot of the previous order of the same user (-1: none). */
-const I_PREV_SLOT = 10;
 /** 1 while the slot holds a kept order. */
-const I_LIVE = 11;
-const I = 12;
+const I_LIVE = 10;
+const I = 11;
 
 const EMPTY = -1;
 
@@ -186,7 +184,6 @@ export class ClosedOrders {
     this.live++;
     // The user's chain, newest first.
     const prev = this.userHead.get(o.userId);
-    small[s + I_PREV_SLOT] = prev ?? -1;
     num[n + F_PREV_SERIAL] = prev === undefined ? -1 : num[prev * F + F_SERIAL]!;
     this.userHead.set(o.userId, slot);
     this.insert(this.byId, slot, idH);
@@ -229,11 +226,10 @@ export class ClosedOrders {
       const s = slot * I;
       if (this.small[s + I_LIVE] === 1 && this.small[s + I_SYMBOL] === symbolId)
         out.push(this.snapshot(slot));
-      const prev = this.small[s + I_PREV_SLOT]!;
       const prevSerial = this.num[slot * F + F_PREV_SERIAL]!;
       // The chain ends where the older slot has left the ring (or been taken by a later order).
-      if (prev < 0 || prevSerial < this.head || this.num[prev * F + F_SERIAL] !== prevSerial) break;
-      slot = prev;
+      if (prevSerial < this.head) break;
+      slot = prevSerial % this.slots;
     }
     return out;
   }
@@ -244,7 +240,8 @@ export class ClosedOrders {
     if (this.num[slot * F + F_SERIAL] !== this.tail - 1) {
       const s = slot * I;
       const answersCid =
-        this.small[s + I_CID_LEN] !== 0 && this.holds(this.byCid, slot, this.small[s + I_CID_HASH]!);
+        this.small[s + I_CID_LEN] !== 0 &&
+        this.positionOf(this.byCid, slot, this.small[s + I_CID_HASH]!) !== EMPTY;
       this.kill(slot);
       this.append(o, answersCid);
     }
@@ -378,17 +375,17 @@ export class ClosedOrders {
     if (this.small[s + I_CID_LEN] !== 0) this.unindex(this.byCid, slot, this.small[s + I_CID_HASH]!);
   }
 
-  /** Whether `table` has an entry that names `slot` (whose key hashes to `hash`). */
-  private holds(table: Int32Array, slot: number, hash: number): boolean {
+  /** The position of `table`'s entry that names `slot` (whose key hashes to `hash`), or EMPTY. */
+  private positionOf(table: Int32Array, slot: number, hash: number): number {
     for (let at = hash & this.mask; table[at * 2] !== EMPTY; at = (at + 1) & this.mask)
-      if (table[at * 2] === slot) return true;
-    return false;
+      if (table[at * 2] === slot) return at;
+    return EMPTY;
   }
 
   /** Removes the entry of `table` that names `slot`, if there is one. */
   private unindex(table: Int32Array, slot: number, hash: number): void {
-    for (let at = hash & this.mask; table[at * 2] !== EMPTY; at = (at + 1) & this.mask)
-      if (table[at * 2] === slot) return this.remove(table, at);
+    const at = this.positionOf(table, slot, hash);
+    if (at !== EMPTY) this.remove(table, at);
   }
 
   /** Drops the oldest slot of the ring (its order, if it still holds one). */
