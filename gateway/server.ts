@@ -35,6 +35,7 @@ import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimitSettings } from './auth
 import { systemClock } from './auth/timing.ts';
 import { BinanceCode, type BinanceError, Errors } from './binance/errors.ts';
 import type { GatewayResponse, Route } from './http/http-types.ts';
+import { forwardedClientIp, normalizeIp } from './http/ip.ts';
 import { errorResponse, type RawRequest, RequestPipeline } from './http/pipeline.ts';
 import { publicRoutes } from './http/public.routes.ts';
 import { Router } from './http/router.ts';
@@ -102,6 +103,9 @@ const BODY_TIMEOUT: BinanceError = {
   code: BinanceCode.TIMEOUT,
   msg: 'Timeout waiting for the request body; the request was not processed.',
 };
+
+/** The body of a request that has none (never written to: it has no bytes). */
+const NO_BODY = Buffer.alloc(0);
 
 const LINE_BREAK = /[\r\n]/;
 
@@ -185,7 +189,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     limiter,
     apiKeys: options.apiKeys,
     clock,
-    trustedProxyHops,
     logger,
   });
 
@@ -245,6 +248,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     finish();
   };
 
+  /** Runs a request whose bytes are all copied through the pipeline, and replies. */
+  const run = (res: uWS.HttpResponse, state: RequestState, head: boolean, raw: RawRequest): void => {
+    pipeline.handle(raw).then(
+      (r) => {
+        reply(res, state, head, r, false);
+        finish();
+      },
+      (e: unknown) => {
+        // handle() never rejects; should it, the request still counts as finished.
+        logger.error({ err: e }, 'a request failed outside the pipeline');
+        finish();
+      },
+    );
+  };
+
   app.any('/*', (res, req) => {
     // Everything uWS lends us is read here, synchronously, before any await. No named closure
     // is made per request: tsx's keepNames turns each into a defineProperty call.
@@ -266,7 +284,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const head = method === 'HEAD';
     const path = req.getUrl();
     const query = req.getQuery() ?? '';
-    const peer = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
+    // The peer's address only when X-Forwarded-For does not name the client (reading it costs).
+    const ip =
+      forwardedClientIp(headers['x-forwarded-for'], trustedProxyHops) ??
+      normalizeIp(Buffer.from(res.getRemoteAddressAsText()).toString('latin1'));
     inFlight++;
 
     const declared = headers['content-length']?.trim();
@@ -275,12 +296,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (!/^[0-9]{1,16}$/.test(declared)) return refuse(res, state, head, BAD_CONTENT_LENGTH);
       if (Number(declared) > bodyLimit) return refuse(res, state, head, Errors.bodyTooLarge(bodyLimit));
     }
-    if ((declared !== undefined && Number(declared) > 0) || headers['transfer-encoding'] !== undefined) {
-      state.deadline = setTimeout(() => {
-        if (!state.done) refuse(res, state, head, BODY_TIMEOUT);
-      }, bodyTimeoutMs);
-      state.deadline.unref();
+    if ((declared === undefined || Number(declared) === 0) && headers['transfer-encoding'] === undefined) {
+      // No body (HTTP/1.1 frames one only by Content-Length or Transfer-Encoding): handled now,
+      // without waiting for uWS to hand over an empty last chunk.
+      state.done = true;
+      run(res, state, head, { method, path, query, headers, body: NO_BODY, ip });
+      return;
     }
+    state.deadline = setTimeout(() => {
+      if (!state.done) refuse(res, state, head, BODY_TIMEOUT);
+    }, bodyTimeoutMs);
+    state.deadline.unref();
     const chunks: Buffer[] = [];
     let size = 0;
     res.onData((chunk, isLast) => {
@@ -292,12 +318,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (!isLast) return;
       state.done = true;
       clearTimeout(state.deadline);
-      const raw: RawRequest = { method, path, query, headers, body: Buffer.concat(chunks, size), peer };
-      pipeline
-        .handle(raw)
-        .then((r) => reply(res, state, head, r, false))
-        .catch((e: unknown) => logger.error({ err: e }, 'writing a reply failed'))
-        .finally(finish);
+      run(res, state, head, { method, path, query, headers, body: Buffer.concat(chunks, size), ip });
     });
   });
 

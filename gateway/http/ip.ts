@@ -51,7 +51,16 @@ function parseAddress(text: string): string | null {
  * right of `X-Forwarded-For, <peer>`; a missing or malformed entry falls back to the peer.
  */
 export function clientIp(peer: string, forwardedFor: string | undefined, trustedHops: number): string {
-  if (trustedHops <= 0 || forwardedFor === undefined || forwardedFor === '') return normalizeIp(peer);
+  return forwardedClientIp(forwardedFor, trustedHops) ?? normalizeIp(peer);
+}
+
+/**
+ * The client's address as X-Forwarded-For gives it with `trustedHops` proxies in front (see
+ * `clientIp`); null when the TCP peer decides (no trusted hops, no usable entry). The server
+ * asks for the peer's address only then: reading it from uWS costs an ArrayBuffer per request.
+ */
+export function forwardedClientIp(forwardedFor: string | undefined, trustedHops: number): string | null {
+  if (trustedHops <= 0 || forwardedFor === undefined || forwardedFor === '') return null;
   let candidate: string | undefined;
   if (!forwardedFor.includes(',')) {
     // One entry (one proxy in front, the usual case): it is the client with any number of hops.
@@ -65,7 +74,7 @@ export function clientIp(peer: string, forwardedFor: string | undefined, trusted
     // The chain is `entries..., peer`: the client is `trustedHops` from its right, else its first.
     candidate = chain[chain.length - trustedHops] ?? chain[0];
   }
-  return (candidate === undefined ? null : addressOf(candidate)) ?? normalizeIp(peer);
+  return candidate === undefined ? null : addressOf(candidate);
 }
 
 const allowLists = new Map<string, BlockList | null>();

@@ -21,7 +21,6 @@ import { parseTimeUnit } from '../auth/time-unit.ts';
 import { BinanceApiError, type BinanceError, Errors } from '../binance/errors.ts';
 import type { ApiKeyLookup, Clock } from '../ports.ts';
 import { type GatewayRequest, type GatewayResponse, JSON_CONTENT_TYPE } from './http-types.ts';
-import { clientIp } from './ip.ts';
 import { isFormContentType, parseParams } from './params.ts';
 import type { Router } from './router.ts';
 
@@ -34,8 +33,8 @@ export interface RawRequest {
   /** Lower-case names. */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Buffer;
-  /** The TCP peer's address as uWS reports it. */
-  readonly peer: string;
+  /** The client's address: X-Forwarded-For's as far as proxies are trusted, else the TCP peer's (./ip.ts). */
+  readonly ip: string;
 }
 
 /** What the pipeline needs. */
@@ -44,8 +43,6 @@ export interface PipelineDeps {
   readonly limiter: RateLimiter;
   readonly apiKeys: ApiKeyLookup;
   readonly clock: Clock;
-  /** Proxies in front of the gateway whose X-Forwarded-For entries are believed (0: none). */
-  readonly trustedProxyHops: number;
   readonly logger: pino.Logger;
 }
 
@@ -85,7 +82,7 @@ export class RequestPipeline {
   private async run(raw: RawRequest, headers: Record<string, string>): Promise<GatewayResponse> {
     const { router, limiter, clock } = this.deps;
     const nowMicros = clock.nowMicros();
-    const ip = clientIp(raw.peer, raw.headers['x-forwarded-for'], this.deps.trustedProxyHops);
+    const ip = raw.ip;
     const match = router.match(raw.method, raw.path);
 
     let params: Map<string, string> = new Map();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jsonResponse, type Route } from '../../gateway/http/http-types.ts';
-import { clientIp, ipAllowed, normalizeIp } from '../../gateway/http/ip.ts';
+import { clientIp, forwardedClientIp, ipAllowed, normalizeIp } from '../../gateway/http/ip.ts';
 import type { Gateway } from '../../gateway/server.ts';
 import { apiKeyFor, FakeApiKeys, FakeClock, LogCapture, send, startTestGateway } from './helpers.ts';
 
@@ -311,6 +311,16 @@ describe('gateway HTTP core', () => {
       assert.equal(clientIp('10.0.0.9', '1.1.1.1, 2.2.2.2', 5), '1.1.1.1');
       assert.equal(clientIp('10.0.0.9', 'not-an-ip', 1), '10.0.0.9');
       assert.equal(clientIp('10.0.0.9', undefined, 1), '10.0.0.9');
+    });
+
+    it('says when only the peer can name the client (the server reads the peer only then)', () => {
+      assert.equal(forwardedClientIp('1.1.1.1, 2.2.2.2', 1), '2.2.2.2');
+      assert.equal(forwardedClientIp(' 3.3.3.3 ', 2), '3.3.3.3');
+      assert.equal(forwardedClientIp('1.1.1.1', 0), null);
+      assert.equal(forwardedClientIp('not-an-ip', 1), null);
+      assert.equal(forwardedClientIp(' , ', 1), null);
+      assert.equal(forwardedClientIp('', 1), null);
+      assert.equal(forwardedClientIp(undefined, 1), null);
     });
 
     it('matches allow-lists by address or CIDR block, failing closed on a broken entry', () => {
