@@ -46,6 +46,16 @@
  *                                             (with "=": --node-flags="--trace-gc-nvp --max-semi-space-size=64")
  *   --keep on|off      BENCH_KEEP             keep the run's data directory (the servers' logs:
  *                                             platform.log, hello.log) instead of removing it (off)
+ *   --baseline DIR     BENCH_BASELINE         another checkout of this repository (with its
+ *                                             node_modules, e.g. a `git worktree` of the commit
+ *                                             before a change): its platform runs beside this one
+ *                                             (its own data directory and database, its own
+ *                                             start flags), both get the accounts, and every shape
+ *                                             alternates between the two, ABBA over the rounds, so
+ *                                             that the machine's drift (here ±30% over minutes)
+ *                                             falls on both alike; the ratios per pair are printed
+ *   --rounds N         BENCH_ROUNDS           runs of every shape on each platform (1; 3 with
+ *                                             --baseline)
  *   CROSSBOOK_FSYNC is passed to the platform (default true: the journal fdatasyncs).
  *
  * HTTP pipelining (D > 1) is measured as asked, but the gateway cannot serve it: uWebSockets.js
@@ -103,6 +113,8 @@ const { values: args } = parseArgs({
     client: { type: 'string' },
     'node-flags': { type: 'string' },
     keep: { type: 'string' },
+    baseline: { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 
@@ -148,6 +160,19 @@ const NODE_FLAGS = (args['node-flags'] ?? process.env.BENCH_NODE_FLAGS ?? '')
 for (const f of NODE_FLAGS)
   if (!f.startsWith('-')) throw new Error(`BENCH_NODE_FLAGS: "${f}" is not a flag (flags start with -)`);
 const KEEP = (args.keep ?? process.env.BENCH_KEEP ?? 'off') === 'on';
+/** The checkout whose platform runs beside this one, alternating (absent: none). */
+const BASELINE = (() => {
+  const dir = args.baseline ?? process.env.BENCH_BASELINE;
+  if (dir === undefined || dir === '') return undefined;
+  const resolved = path.resolve(dir);
+  if (
+    !fs.existsSync(path.join(resolved, 'platform', 'main.ts')) ||
+    !fs.existsSync(path.join(resolved, 'node_modules'))
+  )
+    throw new Error(`BENCH_BASELINE=${dir}: not a checkout of this repository with its node_modules`);
+  return resolved;
+})();
+const ROUNDS = Math.floor(setting(args.rounds, 'BENCH_ROUNDS', BASELINE === undefined ? 1 : 3, 1));
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PG_DB = 'bench_gateway';
 const SYMBOL = 'BTCUSDT';
@@ -209,13 +234,13 @@ function postgresCpu(): Map<number, number> {
   return out;
 }
 
-/** The node flags of package.json's `start` script (`tsx <flags> platform/main.ts`). */
-const START_NODE_FLAGS: readonly string[] = (() => {
-  const pkg = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')) as {
+/** The node flags of a checkout's package.json `start` script (`tsx <flags> platform/main.ts`). */
+function startNodeFlags(dir: string): readonly string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
     scripts: { start: string };
   };
   return pkg.scripts.start.split(/\s+/).filter((w) => w.startsWith('--'));
-})();
+}
 
 const fmt = (n: number, digits = 0): string =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -239,11 +264,12 @@ async function startServer(
   ready: RegExp,
   logDir: string,
   nodeArgs: readonly string[] = [],
+  cwd = repo,
 ): Promise<Server> {
   const logFile = path.join(logDir, `${name}.log`);
   const log = fs.createWriteStream(logFile);
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
-    cwd: repo,
+    cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -526,6 +552,103 @@ function reportErrors(o: LoadOutcome): void {
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 
+/** A platform started for the bench: `dir`'s platform/main.ts with its own data directory and database. */
+interface Platform {
+  readonly server: Server;
+  readonly origin: string;
+  readonly startedSeconds: number;
+}
+
+async function startPlatform(
+  name: string,
+  dir: string,
+  root: string,
+  token: string,
+  database: string,
+  profileDir: string | undefined,
+): Promise<Platform> {
+  const dataDir = path.join(root, name === 'platform' ? 'platform' : name);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('CROSSBOOK_') && k !== 'CROSSBOOK_FSYNC') delete env[k];
+  delete env.DATABASE_URL;
+  delete env.REDIS_URL;
+  Object.assign(env, {
+    CROSSBOOK_DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    CROSSBOOK_LINK_PORT: '0',
+    CROSSBOOK_HEALTH_PORT: '0',
+    CROSSBOOK_ADMIN_TOKEN: token,
+    CROSSBOOK_TRUST_PROXY: 'true',
+    LOG_LEVEL: 'warn',
+  });
+  if (DATABASE === 'postgres') env.DATABASE_URL = await freshDatabase(PG_URL, database);
+  // The node flags `npm start` gives the platform (its package.json), the run's own, the profiler's.
+  const nodeArgs = [
+    ...startNodeFlags(dir),
+    ...NODE_FLAGS,
+    ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`]),
+  ];
+  const t0 = performance.now();
+  const server = await startServer(
+    name,
+    path.join(dir, 'platform', 'main.ts'),
+    env,
+    /Crossbook is running: REST and WebSocket on http:\/\/127\.0\.0\.1:(\d+)/,
+    root,
+    nodeArgs,
+    dir,
+  );
+  return {
+    server,
+    origin: `http://127.0.0.1:${server.port}`,
+    startedSeconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** The median of `xs` (not empty). */
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * This checkout against the baseline, pair by pair (the same shape and round, run one after the
+ * other): orders/s and the main thread's µs per order, as ratios current / baseline, printed per
+ * shape with their median.
+ */
+function compare(
+  gateways: readonly LoadOutcome[],
+  baselines: readonly LoadOutcome[],
+): Record<string, { ordersPerSecRatio: number; mainMicrosRatio: number; pairs: number }> {
+  const out: Record<string, { ordersPerSecRatio: number; mainMicrosRatio: number; pairs: number }> = {};
+  console.log('');
+  for (const shape of SHAPES) {
+    const mine = gateways.filter((o) => o.shape === shape);
+    const theirs = baselines.filter((o) => o.shape === shape);
+    const rate: number[] = [];
+    const main: number[] = [];
+    for (let i = 0; i < Math.min(mine.length, theirs.length); i++) {
+      rate.push(mine[i]!.perSec / theirs[i]!.perSec);
+      main.push(mine[i]!.mainThreadCpu / mine[i]!.perSec / (theirs[i]!.mainThreadCpu / theirs[i]!.perSec));
+    }
+    if (rate.length === 0) continue;
+    const list = (xs: number[]) => xs.map((x) => x.toFixed(3)).join(', ');
+    console.log(
+      `against the baseline, ${shape.name}, current / baseline per pair: orders/s ${list(rate)} ` +
+        `(median ${median(rate).toFixed(3)}); main thread µs per order ${list(main)} (median ${median(main).toFixed(3)})`,
+    );
+    out[shape.name] = {
+      ordersPerSecRatio: round3(median(rate)),
+      mainMicrosRatio: round3(median(main)),
+      pairs: rate.length,
+    };
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'crossbook-gateway-bench-'));
   const dataDir = path.join(root, 'platform');
@@ -580,70 +703,70 @@ async function main(): Promise<void> {
     }
   }
 
-  // 3. the platform, every shape
+  // 3. the platform (and the baseline's beside it), every shape
   const token = randomBytes(24).toString('base64url');
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('CROSSBOOK_') && k !== 'CROSSBOOK_FSYNC') delete env[k];
-  delete env.DATABASE_URL;
-  delete env.REDIS_URL;
-  Object.assign(env, {
-    CROSSBOOK_DATA_DIR: dataDir,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    CROSSBOOK_LINK_PORT: '0',
-    CROSSBOOK_HEALTH_PORT: '0',
-    CROSSBOOK_ADMIN_TOKEN: token,
-    CROSSBOOK_TRUST_PROXY: 'true',
-    LOG_LEVEL: 'warn',
-  });
-  if (DATABASE === 'postgres') env.DATABASE_URL = await freshDatabase(PG_URL, PG_DB);
-  // The node flags `npm start` gives the platform (package.json), the run's own, the profiler's.
-  const nodeArgs = [
-    ...START_NODE_FLAGS,
-    ...NODE_FLAGS,
-    ...(PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`]),
-  ];
-  const t0 = performance.now();
-  const platform = await startServer(
-    'platform',
-    path.join(repo, 'platform', 'main.ts'),
-    env,
-    /Crossbook is running: REST and WebSocket on http:\/\/127\.0\.0\.1:(\d+)/,
-    root,
-    nodeArgs,
-  );
+  const current = await startPlatform('platform', repo, root, token, PG_DB, PROFILE_DIR);
+  const baseline =
+    BASELINE === undefined
+      ? undefined
+      : await startPlatform('baseline', BASELINE, root, token, `${PG_DB}_baseline`, undefined).catch(
+          async (e: unknown) => {
+            await stopServer(current.server);
+            throw e;
+          },
+        );
   const gateways: LoadOutcome[] = [];
+  const baselines: LoadOutcome[] = [];
   let idleCpu: number;
   try {
-    const origin = `http://127.0.0.1:${platform.port}`;
-    const started = (performance.now() - t0) / 1000;
-    const u0 = performance.now();
-    const users = await createUsers(origin, token, USERS);
+    const t0 = performance.now();
+    const [users, baselineUsers] = await Promise.all([
+      createUsers(current.origin, token, USERS),
+      baseline === undefined ? undefined : createUsers(baseline.origin, token, USERS),
+    ]);
     console.log(
-      `platform started in ${started.toFixed(1)} s (pid ${platform.child.pid}); ${fmt(USERS)} users created through ` +
-        `the admin API in ${((performance.now() - u0) / 1000).toFixed(1)} s`,
+      `platform started in ${current.startedSeconds.toFixed(1)} s (pid ${current.server.child.pid})` +
+        (baseline === undefined
+          ? ''
+          : `, the baseline's (${BASELINE}) in ${baseline.startedSeconds.toFixed(1)} s (pid ${baseline.server.child.pid})`) +
+        `; ${fmt(USERS)} users created through the admin API in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
-    const i0 = cpuSeconds(platform.child.pid!);
+    const i0 = cpuSeconds(current.server.child.pid!);
     await sleep(2000);
-    idleCpu = (cpuSeconds(platform.child.pid!) - i0) / 2;
-    for (const shape of SHAPES) {
+    idleCpu = (cpuSeconds(current.server.child.pid!) - i0) / 2;
+    const run = async (which: 'current' | 'baseline', shape: Shape, round: number): Promise<void> => {
+      const p = which === 'current' ? current : baseline!;
+      const label = (which === 'current' ? 'gateway' : 'baseline') + (ROUNDS > 1 ? ` r${round}` : '');
       const o = await runLoad(
-        'gateway',
+        label,
         shape,
         'orders',
-        origin,
-        users,
-        platform.child.pid!,
+        p.origin,
+        which === 'current' ? users : baselineUsers!,
+        p.server.child.pid!,
         DATABASE === 'postgres',
       );
-      gateways.push(o);
+      (which === 'current' ? gateways : baselines).push(o);
       console.log(
-        `gateway ${shape.name}: ${fmt(o.perSec)} orders/s, p99 ${fmt(millis(o.p99), 3)} ms, ${fmt(o.errors)} errors ` +
+        `${label} ${shape.name}: ${fmt(o.perSec)} orders/s, p99 ${fmt(millis(o.p99), 3)} ms, ${fmt(o.errors)} errors ` +
           `(server clock - wall clock: ${fmt(o.clockOffsetMillis)} ms)`,
       );
+    };
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const shape of SHAPES) {
+        // ABBA: the platform that goes first alternates, so neither always follows the other.
+        const order: ('current' | 'baseline')[] =
+          baseline === undefined
+            ? ['current']
+            : round % 2 === 1
+              ? ['current', 'baseline']
+              : ['baseline', 'current'];
+        for (const which of order) await run(which, shape, round);
+      }
     }
   } finally {
-    await stopServer(platform);
+    await stopServer(current.server);
+    if (baseline !== undefined) await stopServer(baseline.server);
   }
 
   console.log('');
@@ -653,14 +776,15 @@ async function main(): Promise<void> {
   for (const shape of SHAPES) {
     const h = hellos.get(shape);
     if (h !== undefined) console.log(row(h));
-    console.log(row(gateways[SHAPES.indexOf(shape)]!));
+    for (const o of [...gateways, ...baselines]) if (o.shape === shape) console.log(row(o));
   }
-  for (const o of [...hellos.values(), ...gateways]) reportErrors(o);
+  for (const o of [...hellos.values(), ...gateways, ...baselines]) reportErrors(o);
   console.log(
     `fdatasync p99 ${fmt(millis(disk.p99), 3)} ms; platform idle CPU before the load ${(idleCpu * 100).toFixed(0)}%; ` +
       `CPU columns: process CPU time (all threads) / wall time over the measured window (200% = both cores); ` +
       'main waits: time the main thread was runnable but waiting for a CPU / wall time',
   );
+  const comparison = baseline === undefined ? undefined : compare(gateways, baselines);
   const best = gateways.reduce((a, b) => (b.perSec > a.perSec ? b : a));
   // The floor is the best the load generator reached against the bare server, whatever the shape.
   const hello =
@@ -680,7 +804,7 @@ async function main(): Promise<void> {
   if (PROFILE_DIR !== undefined) console.log(`CPU profiles of the platform in ${path.resolve(PROFILE_DIR)}`);
   if (KEEP) console.log(`data directory kept: ${root} (the platform's log: platform.log)`);
   else fs.rmSync(root, { recursive: true, force: true });
-  const errors = [...hellos.values(), ...gateways].reduce((s, o) => s + o.errors, 0);
+  const errors = [...hellos.values(), ...gateways, ...baselines].reduce((s, o) => s + o.errors, 0);
   console.log(
     JSON.stringify({
       bench: 'gateway',
@@ -711,6 +835,7 @@ async function main(): Promise<void> {
       client: CLIENT,
       errors,
       budgetWaits: best.budgetWaits,
+      ...(comparison === undefined ? {} : { baseline: BASELINE, comparison }),
     }),
   );
   process.exitCode = errors > 0 ? 1 : 0;
