@@ -105,16 +105,16 @@ export function tradingRoutes(deps: TradingDeps): Route[] {
   const markets = engine.markets;
   const clock = deps.clock ?? systemClock;
 
-  const parseCtx = (ctx: RouteContext): ParseContext => ({
-    markets,
-    userId: userIdOf(ctx) as ParseContext['userId'],
-    ...(deps.newClientOrderId === undefined ? {} : { newClientOrderId: deps.newClientOrderId }),
-  });
+  const newClientOrderId = deps.newClientOrderId;
+  const parseCtx = (ctx: RouteContext): ParseContext => {
+    const userId = userIdOf(ctx) as ParseContext['userId'];
+    return newClientOrderId === undefined ? { markets, userId } : { markets, userId, newClientOrderId };
+  };
 
   /** The recvWindow again (Binance checks it on arrival and before the engine), then the engine. */
-  const submit = async (command: CommandInput, ctx: RouteContext): Promise<EngineEvent[]> => {
+  const submit = (command: CommandInput, ctx: RouteContext): Promise<EngineEvent[]> => {
     if (ctx.auth !== null && !ctx.auth.withinRecvWindow(clock.nowMicros()))
-      throw new BinanceApiError(Errors.outsideRecvWindow());
+      return Promise.reject(new BinanceApiError(Errors.outsideRecvWindow()));
     return engine.submit(command).catch(rethrowEngineFailure);
   };
 

@@ -62,21 +62,19 @@ export function errorResponse(
 export class RequestPipeline {
   constructor(private readonly deps: PipelineDeps) {}
 
-  /** The reply to `raw` (never throws). */
-  async handle(raw: RawRequest): Promise<GatewayResponse> {
-    const headers: Record<string, string> = {};
-    try {
-      return await this.run(raw, headers);
-    } catch (e) {
-      if (e instanceof BinanceApiError) {
-        return errorResponse(
-          { status: e.status, code: e.code, msg: e.message },
-          { ...headers, ...e.headers },
-        );
-      }
-      this.deps.logger.error({ err: e, method: raw.method, path: raw.path }, 'request failed unexpectedly');
-      return errorResponse(Errors.unknown(), headers);
+  /** The reply to `raw` (never rejects). */
+  handle(raw: RawRequest): Promise<GatewayResponse> {
+    // The reply's headers, filled in as the steps go (rate limits first, the handler's last).
+    const headers: Record<string, string> = { 'Content-Type': JSON_CONTENT_TYPE };
+    return this.run(raw, headers).catch((e: unknown) => this.failed(e, raw, headers));
+  }
+
+  private failed(e: unknown, raw: RawRequest, headers: Record<string, string>): GatewayResponse {
+    if (e instanceof BinanceApiError) {
+      return errorResponse({ status: e.status, code: e.code, msg: e.message }, { ...headers, ...e.headers });
     }
+    this.deps.logger.error({ err: e, method: raw.method, path: raw.path }, 'request failed unexpectedly');
+    return errorResponse(Errors.unknown(), headers);
   }
 
   private async run(raw: RawRequest, headers: Record<string, string>): Promise<GatewayResponse> {
@@ -135,10 +133,7 @@ export class RequestPipeline {
       if (!orders.ok) throw new BinanceApiError(orders.error);
     }
     const res = await found.handler(req, { timeUnit, nowMicros, auth });
-    return {
-      status: res.status,
-      headers: { 'Content-Type': JSON_CONTENT_TYPE, ...headers, ...res.headers },
-      body: res.body,
-    };
+    if (res.headers !== undefined) Object.assign(headers, res.headers);
+    return { status: res.status, headers, body: res.body };
   }
 }
