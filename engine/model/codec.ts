@@ -96,19 +96,6 @@ export class RecordViews {
   }
 }
 
-/**
- * Copies record `fromIndex` of `from` over record `toIndex` of `to`, word by word: a record moves
- * on every hop (sequencer to journal and shard, shard to merge), and `u8.set(u8.subarray(..))`
- * would allocate a view each time.
- */
-export function copyRecord(from: RecordViews, fromIndex: number, to: RecordViews, toIndex: number): void {
-  const src = from.u32;
-  const dst = to.u32;
-  const s = fromIndex * U32_PER_RECORD;
-  const d = toIndex * U32_PER_RECORD;
-  for (let i = 0; i < U32_PER_RECORD; i++) dst[d + i] = src[s + i]!;
-}
-
 function writeAscii(u8: Uint8Array, at: number, text: string, what: string): void {
   const n = text.length;
   if (n > CLIENT_ORDER_ID_MAX)
@@ -832,9 +819,11 @@ export class EventWriter {
   copyFrom(from: RecordViews, index: number): void {
     if (this.count === this.v.records) this.grow();
     const i = this.count++;
+    const at = i * RECORD_BYTES;
+    const src = index * RECORD_BYTES;
     this.tailDirty[i] = 1;
-    copyRecord(from, index, this.v, i);
-    this.v.u8[i * RECORD_BYTES + 6]! &= ~FLAG_LAST;
+    this.v.u8.set(from.u8.subarray(src, src + RECORD_BYTES), at);
+    this.v.u8[at + 6]! &= ~FLAG_LAST;
   }
 
   /** A funds movement (FundsDeposited, WithdrawalHeld, WithdrawalSettled, WithdrawalReleased). */

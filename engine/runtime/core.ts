@@ -26,7 +26,6 @@ import type { BookState } from '../book/order-book.ts';
 import { Markets, type MarketsFile } from '../config/markets-config.ts';
 import {
   budgetAt,
-  copyRecord,
   decodeCommand,
   decodeEvents,
   EventWriter,
@@ -361,11 +360,9 @@ export class Core {
       const ring = this.journal.ring;
       if (ring.claim(this.journalUnpublished + 1) <= this.journalUnpublished)
         throw new Error('core invariant: journal ring full');
-      copyRecord(
-        this.inflight,
-        slot,
-        ring.records,
-        ring.slot(ring.nextWriteSequence + this.journalUnpublished),
+      ring.records.u8.set(
+        this.inflight.u8.subarray(slot * RECORD_BYTES, (slot + 1) * RECORD_BYTES),
+        ring.slot(ring.nextWriteSequence + this.journalUnpublished) * RECORD_BYTES,
       );
       this.journalUnpublished++;
     }
@@ -419,7 +416,10 @@ export class Core {
     const ring = shard.commands;
     if (ring.claim(shard.unpublished + 1) <= shard.unpublished)
       throw new Error(`core invariant: shard ${shard.id} command ring full`);
-    copyRecord(this.inflight, slot, ring.records, ring.slot(ring.nextWriteSequence + shard.unpublished));
+    ring.records.u8.set(
+      this.inflight.u8.subarray(slot * RECORD_BYTES, (slot + 1) * RECORD_BYTES),
+      ring.slot(ring.nextWriteSequence + shard.unpublished) * RECORD_BYTES,
+    );
     shard.unpublished++;
   }
 

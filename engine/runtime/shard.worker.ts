@@ -9,7 +9,7 @@
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { type BookState, OrderBook } from '../book/order-book.ts';
 import { Markets, type MarketsFile } from '../config/markets-config.ts';
-import { copyRecord, decodeCommand, EventWriter, RECORD_BYTES } from '../model/codec.ts';
+import { decodeCommand, EventWriter, RECORD_BYTES } from '../model/codec.ts';
 import type { BookCommand } from '../model/commands.ts';
 import { RingBuffer } from './ring-buffer.ts';
 import { ControlKind, type ShardMessage, type ShardSetup } from './shard-protocol.ts';
@@ -38,7 +38,11 @@ function flush(): void {
       n = events.claim(out.count - done);
     }
     const first = events.nextWriteSequence;
-    for (let k = 0; k < n; k++) copyRecord(v, done + k, events.records, events.slot(first + k));
+    const dst = events.records.u8;
+    for (let k = 0; k < n; k++) {
+      const src = (done + k) * RECORD_BYTES;
+      dst.set(v.u8.subarray(src, src + RECORD_BYTES), events.slot(first + k) * RECORD_BYTES);
+    }
     events.publish(n);
     done += n;
   }

@@ -10,7 +10,6 @@ import {
   CancelReason,
   CancelReplaceMode,
   CancelRestriction,
-  copyRecord,
   decodeCommand,
   decodeEvent,
   decodeEvents,
@@ -240,23 +239,6 @@ describe('binary records', () => {
     assert.equal(RECORD_BYTES % 8, 0);
     assert.ok(RECORD_BYTES >= 160, 'room for two 36-character client order ids and the fixed fields');
     assert.equal(new RecordViews(new ArrayBuffer(RECORD_BYTES * 3)).records, 3);
-  });
-
-  it('copy from one set of views to another byte for byte, one record and nothing else', () => {
-    const from = new RecordViews(new ArrayBuffer(RECORD_BYTES * 3));
-    for (let i = 0; i < from.u8.length; i++) from.u8[i] = (i * 7 + 3) & 255;
-    // A signalling-NaN bit pattern in an f64 slot: a copy through Float64Array could quieten it.
-    from.u32[RECORD_BYTES / 4 + 2] = 0x00000001;
-    from.u32[RECORD_BYTES / 4 + 3] = 0x7ff00000;
-    const to = new RecordViews(new ArrayBuffer(RECORD_BYTES * 4));
-    to.u8.fill(0xee);
-    copyRecord(from, 1, to, 2);
-    assert.deepEqual(
-      to.u8.subarray(2 * RECORD_BYTES, 3 * RECORD_BYTES),
-      from.u8.subarray(RECORD_BYTES, 2 * RECORD_BYTES),
-    );
-    assert.ok(to.u8.subarray(0, 2 * RECORD_BYTES).every((b) => b === 0xee));
-    assert.ok(to.u8.subarray(3 * RECORD_BYTES).every((b) => b === 0xee));
   });
 
   /** A command as decoded: orders always carry risk's budget (0 when none was stamped). */
