@@ -252,7 +252,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const run = (res: uWS.HttpResponse, state: RequestState, head: boolean, raw: RawRequest): void => {
     pipeline.handle(raw).then(
       (r) => {
-        reply(res, state, head, r, false);
+        try {
+          reply(res, state, head, r, false);
+        } catch (e) {
+          // reply() catches what uWS throws; anything else must not become an unhandled rejection.
+          logger.error({ err: e }, 'writing a reply failed');
+        }
         finish();
       },
       (e: unknown) => {
