@@ -247,6 +247,33 @@ describe('binary records', () => {
       ? { ...c, budgetUnits: c.budgetUnits ?? 0 }
       : c;
 
+  it('refuse a record whose client order id is damaged, naming the record and the field', () => {
+    const v = new RecordViews(new ArrayBuffer(RECORD_BYTES * 2));
+    encodeCommand(v, 1, placeCmd({ clientOrderId: 'web_8f3kLm2Qx9Zp0aB7cD1e' }));
+    assert.equal(
+      (decodeCommand(v, 1) as { clientOrderId: string }).clientOrderId,
+      'web_8f3kLm2Qx9Zp0aB7cD1e',
+    );
+    // Find the id's bytes, then break them one way at a time.
+    const at = v.u8.indexOf('w'.charCodeAt(0), RECORD_BYTES) - 1;
+    assert.equal(v.u8[at], 24, 'the length byte precedes the id');
+    for (const bad of [0x20, 0x00, 0x7f, 0xe9, '+'.charCodeAt(0), '"'.charCodeAt(0)]) {
+      const copy = new RecordViews(v.buffer.slice(0));
+      copy.u8[at + 5] = bad;
+      assert.throws(() => decodeCommand(copy, 1), /record 1: clientOrderId is not a valid client order id/);
+    }
+    const long = new RecordViews(v.buffer.slice(0));
+    long.u8[at] = 37;
+    assert.throws(() => decodeCommand(long, 1), /record 1: clientOrderId length 37 exceeds 36/);
+    // Every allowed byte reads back as itself.
+    const all = '.:/_-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+    for (let i = 0; i < all.length; i += 36) {
+      const id = all.slice(i, i + 36);
+      encodeCommand(v, 0, placeCmd({ clientOrderId: id }));
+      assert.equal((decodeCommand(v, 0) as { clientOrderId: string }).clientOrderId, id);
+    }
+  });
+
   describe('commands', () => {
     it('round-trips every command kind, field for field', () => {
       const v = new RecordViews(new ArrayBuffer(RECORD_BYTES * commands.length));
