@@ -567,7 +567,7 @@ async function startPlatform(
   database: string,
   profileDir: string | undefined,
 ): Promise<Platform> {
-  const dataDir = path.join(root, name === 'platform' ? 'platform' : name);
+  const dataDir = path.join(root, name);
   fs.mkdirSync(dataDir, { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('CROSSBOOK_') && k !== 'CROSSBOOK_FSYNC') delete env[k];
