@@ -56,6 +56,11 @@
  *                                             falls on both alike; the ratios per pair are printed
  *   --rounds N         BENCH_ROUNDS           runs of every shape on each platform (1; 3 with
  *                                             --baseline)
+ *   --env K=V,...      BENCH_PLATFORM_ENV     CROSSBOOK_* settings for the platform, e.g.
+ *                                             --env CROSSBOOK_GATEWAY_THREAD=true (needs
+ *                                             --database postgres)
+ *   --baseline-env K=V,... BENCH_BASELINE_ENV the same for the baseline's platform: with
+ *                                             --baseline . the two differ only in these settings
  *   CROSSBOOK_FSYNC is passed to the platform (default true: the journal fdatasyncs).
  *
  * HTTP pipelining (D > 1) is measured as asked, but the gateway cannot serve it: uWebSockets.js
@@ -69,7 +74,9 @@
  * this machine (backends, WAL writer, checkpointer: run nothing else on the server meanwhile);
  * the load processes. "main waits": the share of the window the main thread was runnable but
  * waiting for a CPU (its schedstat run-queue time): on two cores shared with the load, the pace
- * is set by this as much as by the thread's own CPU time.
+ * is set by this as much as by the thread's own CPU time. "other thread": the busiest of the
+ * server's other threads (with CROSSBOOK_GATEWAY_THREAD, the gateway's; else a shard, the
+ * journal writer or a collector helper).
  *
  * The table goes to stdout, then one JSON line (the last line):
  * {"bench":"gateway","ordersPerSec":N,"p50Millis":N,"p99Millis":N,"p999Millis":N,"helloWorldRps":N,"fsyncP99Millis":N,...}
@@ -115,6 +122,8 @@ const { values: args } = parseArgs({
     keep: { type: 'string' },
     baseline: { type: 'string' },
     rounds: { type: 'string' },
+    env: { type: 'string' },
+    'baseline-env': { type: 'string' },
   },
 });
 
@@ -172,6 +181,22 @@ const BASELINE = (() => {
     throw new Error(`BENCH_BASELINE=${dir}: not a checkout of this repository with its node_modules`);
   return resolved;
 })();
+/** CROSSBOOK_* settings given to a platform ("K=V,K=V"). */
+function platformEnv(text: string | undefined, what: string): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const part of (text ?? '').split(',')) {
+    if (part.trim() === '') continue;
+    const m = /^\s*(CROSSBOOK_[A-Z0-9_]+)=(.*?)\s*$/.exec(part);
+    if (m === null) throw new Error(`${what}: "${part}" is not CROSSBOOK_NAME=value`);
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+const PLATFORM_ENV = platformEnv(args.env ?? process.env.BENCH_PLATFORM_ENV, 'BENCH_PLATFORM_ENV');
+const BASELINE_ENV = platformEnv(
+  args['baseline-env'] ?? process.env.BENCH_BASELINE_ENV,
+  'BENCH_BASELINE_ENV',
+);
 const ROUNDS = Math.floor(setting(args.rounds, 'BENCH_ROUNDS', BASELINE === undefined ? 1 : 3, 1));
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PG_DB = 'bench_gateway';
@@ -209,6 +234,19 @@ function cpuSeconds(pid: number, thread?: number): number {
  * Seconds a thread has spent runnable but waiting for a CPU (/proc/<pid>/task/<tid>/schedstat,
  * its second field, in ns); NaN where the kernel does not keep schedstats.
  */
+/** CPU seconds of every thread of `pid` but its main thread, by thread id. */
+function otherThreadsCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) if (Number(t) !== pid) out.set(Number(t), cpuSeconds(pid, Number(t)));
+  return out;
+}
+
 function runQueueSeconds(pid: number, thread: number): number {
   try {
     const fields = fs.readFileSync(`/proc/${pid}/task/${thread}/schedstat`, 'utf8').trim().split(' ');
@@ -335,6 +373,8 @@ interface LoadOutcome {
   readonly mainThreadCpu: number;
   /** Share of the window its main thread was runnable but waiting for a CPU (NaN: not known). */
   readonly mainThreadWaiting: number;
+  /** The busiest of its other threads (the gateway's with CROSSBOOK_GATEWAY_THREAD). */
+  readonly otherThreadCpu: number;
   /** The local PostgreSQL server's processes, all of them (--database postgres; else null). */
   readonly databaseCpu: number | null;
   readonly loadCpu: number;
@@ -413,6 +453,7 @@ async function runLoad(
   const s0 = cpuSeconds(serverPid);
   const m0 = cpuSeconds(serverPid, serverPid);
   const q0 = runQueueSeconds(serverPid, serverPid);
+  const t0 = otherThreadsCpu(serverPid);
   // The database server's processes (a local server): backends, WAL writer, checkpointer,
   // autovacuum. One that starts within the window counts from its start, one that ends is left out.
   const d0 = measureDatabase ? postgresCpu() : new Map<number, number>();
@@ -422,6 +463,9 @@ async function runLoad(
   const serverCpu = (cpuSeconds(serverPid) - s0) / wall;
   const mainThreadCpu = (cpuSeconds(serverPid, serverPid) - m0) / wall;
   const mainThreadWaiting = (runQueueSeconds(serverPid, serverPid) - q0) / wall;
+  let otherThreadCpu = 0;
+  for (const [tid, cpu] of otherThreadsCpu(serverPid))
+    otherThreadCpu = Math.max(otherThreadCpu, (cpu - (t0.get(tid) ?? cpu)) / wall);
   let databaseCpu: number | null = null;
   if (measureDatabase) {
     databaseCpu = 0;
@@ -475,6 +519,7 @@ async function runLoad(
     serverCpu,
     mainThreadCpu,
     mainThreadWaiting,
+    otherThreadCpu,
     databaseCpu,
     loadCpu: loadCpuShare,
     loadAvg,
@@ -537,6 +582,7 @@ function row(o: LoadOutcome): string {
     `${fmt(millis(o.max), 1).padStart(8)} | ${fmt(o.errors).padStart(6)} | ${(o.serverCpu * 100).toFixed(0).padStart(9)}% | ` +
     `${(o.mainThreadCpu * 100).toFixed(0).padStart(10)}% | ` +
     `${(Number.isNaN(o.mainThreadWaiting) ? '-' : `${(o.mainThreadWaiting * 100).toFixed(0)}%`).padStart(10)} | ` +
+    `${(o.otherThreadCpu * 100).toFixed(0).padStart(11)}% | ` +
     `${fmt((o.serverCpu * 1e6) / o.perSec, 1).padStart(13)} | ` +
     `${fmt((o.mainThreadCpu * 1e6) / o.perSec, 1).padStart(11)} | ` +
     `${(o.databaseCpu === null ? '-' : fmt((o.databaseCpu * 1e6) / o.perSec, 1)).padStart(15)} | ` +
@@ -566,6 +612,7 @@ async function startPlatform(
   token: string,
   database: string,
   profileDir: string | undefined,
+  settings: Readonly<Record<string, string>>,
 ): Promise<Platform> {
   const dataDir = path.join(root, name);
   fs.mkdirSync(dataDir, { recursive: true });
@@ -582,6 +629,7 @@ async function startPlatform(
     CROSSBOOK_ADMIN_TOKEN: token,
     CROSSBOOK_TRUST_PROXY: 'true',
     LOG_LEVEL: 'warn',
+    ...settings,
   });
   if (DATABASE === 'postgres') env.DATABASE_URL = await freshDatabase(PG_URL, database);
   // The node flags `npm start` gives the platform (its package.json), the run's own, the profiler's.
@@ -657,7 +705,9 @@ async function main(): Promise<void> {
     `gateway bench: shapes ${SHAPES.map((c) => `${c.name} (${c.processes * c.connections * c.pipelining} in flight)`).join(', ')} ` +
       `[load processes x connections each x pipelining]; ${WARMUP} s warm-up + ${SECONDS} s measured; ${fmt(USERS)} accounts, ` +
       `at most ${BUDGET} new orders per account per 10 s; database ${DATABASE}; journal fsync ${process.env.CROSSBOOK_FSYNC ?? 'true'}; ` +
-      `HTTP client ${CLIENT}`,
+      `HTTP client ${CLIENT}` +
+      (Object.keys(PLATFORM_ENV).length === 0 ? '' : `; platform settings ${JSON.stringify(PLATFORM_ENV)}`) +
+      (Object.keys(BASELINE_ENV).length === 0 ? '' : `; baseline settings ${JSON.stringify(BASELINE_ENV)}`),
   );
   console.log(
     `machine: ${os.cpus()[0]?.model ?? '?'} x ${os.availableParallelism()}, Node ${process.version}, ` +
@@ -705,16 +755,22 @@ async function main(): Promise<void> {
 
   // 3. the platform (and the baseline's beside it), every shape
   const token = randomBytes(24).toString('base64url');
-  const current = await startPlatform('platform', repo, root, token, PG_DB, PROFILE_DIR);
+  const current = await startPlatform('platform', repo, root, token, PG_DB, PROFILE_DIR, PLATFORM_ENV);
   const baseline =
     BASELINE === undefined
       ? undefined
-      : await startPlatform('baseline', BASELINE, root, token, `${PG_DB}_baseline`, undefined).catch(
-          async (e: unknown) => {
-            await stopServer(current.server);
-            throw e;
-          },
-        );
+      : await startPlatform(
+          'baseline',
+          BASELINE,
+          root,
+          token,
+          `${PG_DB}_baseline`,
+          undefined,
+          BASELINE_ENV,
+        ).catch(async (e: unknown) => {
+          await stopServer(current.server);
+          throw e;
+        });
   const gateways: LoadOutcome[] = [];
   const baselines: LoadOutcome[] = [];
   let idleCpu: number;
@@ -771,7 +827,7 @@ async function main(): Promise<void> {
 
   console.log('');
   console.log(
-    'run         | shape   |  orders/s |  p50 ms |  p90 ms |  p99 ms | p99.9 ms |   max ms | errors | server CPU | main thread | main waits | server µs/req | main µs/req | database µs/req | load CPU | load | budget waits',
+    'run         | shape   |  orders/s |  p50 ms |  p90 ms |  p99 ms | p99.9 ms |   max ms | errors | server CPU | main thread | main waits | other thread | server µs/req | main µs/req | database µs/req | load CPU | load | budget waits',
   );
   for (const shape of SHAPES) {
     const h = hellos.get(shape);
@@ -782,7 +838,8 @@ async function main(): Promise<void> {
   console.log(
     `fdatasync p99 ${fmt(millis(disk.p99), 3)} ms; platform idle CPU before the load ${(idleCpu * 100).toFixed(0)}%; ` +
       `CPU columns: process CPU time (all threads) / wall time over the measured window (200% = both cores); ` +
-      'main waits: time the main thread was runnable but waiting for a CPU / wall time',
+      'main waits: time the main thread was runnable but waiting for a CPU / wall time; ' +
+      "other thread: the busiest of the server's other threads",
   );
   const comparison = baseline === undefined ? undefined : compare(gateways, baselines);
   const best = gateways.reduce((a, b) => (b.perSec > a.perSec ? b : a));
@@ -820,6 +877,7 @@ async function main(): Promise<void> {
       mainThreadRunQueueShare: Number.isNaN(best.mainThreadWaiting) ? null : round3(best.mainThreadWaiting),
       serverMicrosPerOrder: Math.round((best.serverCpu * 1e7) / best.perSec) / 10,
       mainThreadMicrosPerOrder: Math.round((best.mainThreadCpu * 1e7) / best.perSec) / 10,
+      otherThreadCpuShare: round3(best.otherThreadCpu),
       databaseMicrosPerOrder:
         best.databaseCpu === null ? null : Math.round((best.databaseCpu * 1e7) / best.perSec) / 10,
       helloWorldShape: hello?.shape.name ?? null,
@@ -835,7 +893,14 @@ async function main(): Promise<void> {
       client: CLIENT,
       errors,
       budgetWaits: best.budgetWaits,
-      ...(comparison === undefined ? {} : { baseline: BASELINE, comparison }),
+      ...(Object.keys(PLATFORM_ENV).length === 0 ? {} : { settings: PLATFORM_ENV }),
+      ...(comparison === undefined
+        ? {}
+        : {
+            baseline: BASELINE,
+            ...(Object.keys(BASELINE_ENV).length === 0 ? {} : { baselineSettings: BASELINE_ENV }),
+            comparison,
+          }),
     }),
   );
   process.exitCode = errors > 0 ? 1 : 0;
