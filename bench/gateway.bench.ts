@@ -184,7 +184,8 @@ const BASELINE = (() => {
 /** CROSSBOOK_* settings given to a platform ("K=V,K=V"). */
 function platformEnv(text: string | undefined, what: string): Readonly<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const part of (text ?? '').split(',')) {
+  // A comma separates settings only before the next CROSSBOOK_ name: values may hold commas.
+  for (const part of (text ?? '').split(/,(?=\s*CROSSBOOK_)/)) {
     if (part.trim() === '') continue;
     const m = /^\s*(CROSSBOOK_[A-Z0-9_]+)=(.*?)\s*$/.exec(part);
     if (m === null) throw new Error(`${what}: "${part}" is not CROSSBOOK_NAME=value`);

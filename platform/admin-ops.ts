@@ -16,7 +16,7 @@ import type { FundsConfig } from '../accounts/funds/funds-config.ts';
 import { listPendingApprovals } from '../accounts/funds/funds-history.queries.ts';
 import { approveWithdrawal, rejectWithdrawal } from '../accounts/funds/withdrawal.service.ts';
 import { checkLedger } from '../accounts/history/ledger-check.ts';
-import type { Persister } from '../accounts/history/persister.ts';
+import type { HistoryPersister } from '../accounts/history/persister-thread.ts';
 import {
   createApiKey,
   type IdentityContext,
@@ -37,7 +37,7 @@ export interface AdminOpsDeps {
   readonly identity: IdentityContext;
   readonly engine: EnginePort;
   readonly core: Core;
-  readonly persister: Persister | null;
+  readonly persister: HistoryPersister | null;
   readonly funds: FundsConfig;
   readonly dataDir: string;
   readonly marketsFile: MarketsFile;

@@ -58,6 +58,11 @@ export interface PlatformConfig {
   readonly bodyLimitBytes: number;
   /** pino level (LOG_LEVEL, info). */
   readonly logLevel: LogLevel;
+  /**
+   * With DATABASE_URL, the persister runs on a thread of its own (CROSSBOOK_PERSISTER_THREAD,
+   * true); false keeps it on the core's thread. PGlite keeps it there always (one thread has it).
+   */
+  readonly persisterThread: boolean;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -167,5 +172,6 @@ export function loadConfig(
     rateLimits: gateway.rateLimits,
     bodyLimitBytes: gateway.bodyLimitBytes,
     logLevel: logLevel(env.LOG_LEVEL),
+    persisterThread: bool(env, 'CROSSBOOK_PERSISTER_THREAD', true),
   };
 }

@@ -22,6 +22,7 @@ import { type AccountsDb, openDatabase } from '../accounts/db/database.ts';
 import { AccountsError } from '../accounts/errors.ts';
 import { DEFAULT_FUNDS_CONFIG, type FundsConfig } from '../accounts/funds/funds-config.ts';
 import { Persister } from '../accounts/history/persister.ts';
+import { type HistoryPersister, PersisterThread } from '../accounts/history/persister-thread.ts';
 import {
   ApiKeyCache,
   authChangesSince,
@@ -55,7 +56,7 @@ export interface Platform {
   readonly markets: Markets;
   readonly db: AccountsDb;
   readonly core: Core | null;
-  readonly persister: Persister | null;
+  readonly persister: HistoryPersister | null;
   /** The market data builder (where the core runs). */
   readonly marketData: MarketDataService | null;
   /** The market data bus this process publishes on (core) and follows (gateway). */
@@ -228,12 +229,18 @@ export async function startPlatform(
     if (overrides.bus === undefined) closers.push(() => bus.close());
 
     // 2. persister
-    let persister: Persister | null = null;
+    // On a PostgreSQL server, on a thread of its own (unless told otherwise, or sharing a test's database).
+    let persister: HistoryPersister | null = null;
     if (roles.has('persister')) {
-      persister = await Persister.open(db.db, markets, {
-        lingerMs: config.persisterLingerMs,
-        onError: (e) => logger.error({ err: e }, 'the persister stopped: restart the process to resume'),
-      });
+      const onError = (e: Error) =>
+        logger.error({ err: e }, 'the persister stopped: restart the process to resume');
+      persister =
+        config.databaseUrl !== undefined && config.persisterThread && overrides.db === undefined
+          ? await PersisterThread.open(config.databaseUrl, config.marketsFile, {
+              lingerMs: config.persisterLingerMs,
+              onError,
+            })
+          : await Persister.open(db.db, markets, { lingerMs: config.persisterLingerMs, onError });
       const p = persister;
       closers.push(() => p.close());
     }
