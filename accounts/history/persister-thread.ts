@@ -86,6 +86,8 @@ export class PersisterThread implements HistoryPersister {
   private pendingCount = 0;
   private flushScheduled = false;
   private closed: Promise<void> | undefined;
+  /** Set once `close` has asked the thread to finish: its exit is then expected. */
+  private closing = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -98,7 +100,7 @@ export class PersisterThread implements HistoryPersister {
     port.on('message', (m: FromPersisterThread) => this.receive(m));
     worker.on('error', (e) => this.fail(e));
     worker.on('exit', (code) => {
-      if (!this.stopped) this.fail(new Error(`the persister thread exited with ${code}`));
+      if (!this.stopped && !this.closing) this.fail(new Error(`the persister thread exited with ${code}`));
     });
   }
 
@@ -197,6 +199,7 @@ export class PersisterThread implements HistoryPersister {
         return;
       }
       this.send();
+      this.closing = true;
       const done = new Promise<void>((resolve) => {
         this.port.on('message', (m: FromPersisterThread) => {
           if (m.t === 'closed') resolve();

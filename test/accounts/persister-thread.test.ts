@@ -47,7 +47,8 @@ describe('persister on a thread of its own', function () {
     assert.ok(reference.orders.length > 100, 'the session wrote orders');
 
     await truncateAll(adb);
-    const thread = await PersisterThread.open(url, MARKETS_FILE);
+    const errors: Error[] = [];
+    const thread = await PersisterThread.open(url, MARKETS_FILE, { onError: (e) => errors.push(e) });
     assert.equal(thread.lastSeq(), 0);
     const consumer = thread.durableConsumer();
     assert.equal(consumer.afterSeq, 0);
@@ -59,6 +60,10 @@ describe('persister on a thread of its own', function () {
     // The last batch before idle is durable: the core may prune up to it, and no further.
     assert.equal(consumer.progress(), last);
     assert.deepEqual(await dumpHistory(adb.db), reference);
+    // The thread's end after close is expected: no error is reported, nothing waits any more.
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(errors, []);
+    assert.equal(thread.failure, null);
   });
 
   it('resumes where the database says it stopped, writing nothing twice from an overlapping stream', async () => {
