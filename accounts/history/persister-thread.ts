@@ -12,9 +12,13 @@
  *   progress() <- committed / durable seq  <--  (what the core may prune: the durable one)
  *   flushed(seq), catchUp(ms): requests    -->  answered when they would be in one thread
  *
- * The records of one turn go as one transferred buffer, so the core thread's cost is a copy per
- * event and a message per turn. Order is the port's: the stream reaches the persister as the
- * core released it, and a request sent after some records is answered after they arrived.
+ * The records go in batches, as one transferred buffer each: every event-loop turn when the
+ * persister writes at once (`lingerMs` 0), else every few milliseconds (at most `lingerMs`, which
+ * the persister would wait for anyway) or as soon as HAND_OFF_RECORDS are waiting. So the core
+ * thread pays a copy per event and a message per batch, and a lightly loaded persister thread is
+ * woken a few hundred times a second, not for every command. Order is the port's: the stream
+ * reaches the persister as the core released it, and a request (`flushed`, `catchUp`) sends what
+ * is waiting first, so it is answered after those records arrived.
  *
  * Crash-only, as in one thread: an error in the persister (a gap, a failed write) or the loss of
  * the thread stops it; `onError` is told once; `flushed` rejects from then on; a restart of the
@@ -71,8 +75,12 @@ export interface PersisterThreadOptions {
   readonly onError?: (error: Error) => void;
 }
 
-/** Records buffered on the core thread before the first turn's message (grows as needed). */
+/** Records buffered on the core thread before the first message (grows as needed). */
 const INITIAL_RECORDS = 4096;
+/** Records that go at once (the next turn), however soon the last batch went. */
+const HAND_OFF_RECORDS = 1024;
+/** The longest a record waits on the core thread (less with a shorter linger). */
+const HAND_OFF_MAX_MS = 5;
 
 /** A persister running on a worker thread. */
 export class PersisterThread implements HistoryPersister {
@@ -85,6 +93,8 @@ export class PersisterThread implements HistoryPersister {
   private pending = new Uint8Array(INITIAL_RECORDS * RECORD_BYTES);
   private pendingCount = 0;
   private flushScheduled = false;
+  private handOffTimer: NodeJS.Timeout | null = null;
+  private readonly handOffMs: number;
   private closed: Promise<void> | undefined;
   /** Set once `close` has asked the thread to finish: its exit is then expected. */
   private closing = false;
@@ -94,7 +104,9 @@ export class PersisterThread implements HistoryPersister {
     private readonly port: MessagePort,
     open: { committed: number; durable: number },
     private readonly onError: ((error: Error) => void) | undefined,
+    lingerMs: number,
   ) {
+    this.handOffMs = Math.min(lingerMs, HAND_OFF_MAX_MS);
     this.committed = open.committed;
     this.durable = open.durable;
     port.on('message', (m: FromPersisterThread) => this.receive(m));
@@ -134,7 +146,7 @@ export class PersisterThread implements HistoryPersister {
     }
     worker.removeAllListeners('error');
     worker.removeAllListeners('exit');
-    return new PersisterThread(worker, port1, opened, options.onError);
+    return new PersisterThread(worker, port1, opened, options.onError, options.lingerMs ?? 0);
   }
 
   /** Why the persister stopped, if it did. */
@@ -165,9 +177,13 @@ export class PersisterThread implements HistoryPersister {
       this.pendingCount * RECORD_BYTES,
     );
     this.pendingCount += count;
-    if (!this.flushScheduled) {
+    if (this.flushScheduled) return;
+    if (this.handOffMs === 0 || this.pendingCount >= HAND_OFF_RECORDS) {
       this.flushScheduled = true;
       setImmediate(() => this.send());
+    } else if (this.handOffTimer === null) {
+      this.handOffTimer = setTimeout(() => this.send(), this.handOffMs);
+      this.handOffTimer.unref();
     }
   };
 
@@ -219,6 +235,10 @@ export class PersisterThread implements HistoryPersister {
   /** Sends the records of this turn as one transferred buffer. */
   private send(): void {
     this.flushScheduled = false;
+    if (this.handOffTimer !== null) {
+      clearTimeout(this.handOffTimer);
+      this.handOffTimer = null;
+    }
     if (this.pendingCount === 0 || this.stopped) return;
     const bytes = this.pending.slice(0, this.pendingCount * RECORD_BYTES);
     const message: ToPersisterThread = { t: 'events', buffer: bytes.buffer, count: this.pendingCount };

@@ -66,6 +66,18 @@ describe('persister on a thread of its own', function () {
     assert.equal(thread.failure, null);
   });
 
+  it('hands the records over in batches when it lingers, and all of them arrive without a request', async () => {
+    const commands = sessionCommands(300, 29);
+    const thread = await PersisterThread.open(url, MARKETS_FILE, { lingerMs: 20 });
+    runSession(commands, thread.listener);
+    // No flushed() or catchUp() (each would send what waits at once): the hand-off timer does it.
+    const deadline = Date.now() + 10_000;
+    while (thread.lastSeq() < commands.length && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    assert.equal(thread.lastSeq(), commands.length);
+    await thread.close();
+  });
+
   it('resumes where the database says it stopped, writing nothing twice from an overlapping stream', async () => {
     const commands = sessionCommands(900, 7);
     const once = await Persister.open(adb.db, markets);
