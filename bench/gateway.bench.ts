@@ -57,8 +57,7 @@
  *   --rounds N         BENCH_ROUNDS           runs of every shape on each platform (1; 3 with
  *                                             --baseline)
  *   --env K=V,...      BENCH_PLATFORM_ENV     CROSSBOOK_* settings for the platform, e.g.
- *                                             --env CROSSBOOK_GATEWAY_THREAD=true (needs
- *                                             --database postgres)
+ *                                             --env CROSSBOOK_PERSISTER_THREAD=false
  *   --baseline-env K=V,... BENCH_BASELINE_ENV the same for the baseline's platform: with
  *                                             --baseline . the two differ only in these settings
  *   CROSSBOOK_FSYNC is passed to the platform (default true: the journal fdatasyncs).
@@ -69,14 +68,14 @@
  * report transport errors. The default shapes get their concurrency from connections instead.
  *
  * CPU, from /proc over the measured window: the server process (all threads), its main thread
- * alone (the gateway, the core's sequencer and risk, the persister's client: the thread that
+ * alone (the gateway, the core's sequencer and risk, the persister with PGlite: the thread that
  * sets the pace), each also per request; with --database postgres, every `postgres` process on
  * this machine (backends, WAL writer, checkpointer: run nothing else on the server meanwhile);
  * the load processes. "main waits": the share of the window the main thread was runnable but
  * waiting for a CPU (its schedstat run-queue time): on two cores shared with the load, the pace
  * is set by this as much as by the thread's own CPU time. "other thread": the busiest of the
- * server's other threads (with CROSSBOOK_GATEWAY_THREAD, the gateway's; else a shard, the
- * journal writer or a collector helper).
+ * server's other threads (the persister's with --database postgres, a shard, the journal writer
+ * or a collector helper).
  *
  * The table goes to stdout, then one JSON line (the last line):
  * {"bench":"gateway","ordersPerSec":N,"p50Millis":N,"p99Millis":N,"p999Millis":N,"helloWorldRps":N,"fsyncP99Millis":N,...}
@@ -370,11 +369,11 @@ interface LoadOutcome {
   readonly budgetWaits: number;
   /** CPU seconds / wall seconds over the measured window. */
   readonly serverCpu: number;
-  /** The server's main thread alone (the gateway, the core's sequencer and risk, the persister's client). */
+  /** The server's main thread alone (the gateway, the core's sequencer and risk, the persister with PGlite). */
   readonly mainThreadCpu: number;
   /** Share of the window its main thread was runnable but waiting for a CPU (NaN: not known). */
   readonly mainThreadWaiting: number;
-  /** The busiest of its other threads (the gateway's with CROSSBOOK_GATEWAY_THREAD). */
+  /** The busiest of its other threads (the persister's with --database postgres). */
   readonly otherThreadCpu: number;
   /** The local PostgreSQL server's processes, all of them (--database postgres; else null). */
   readonly databaseCpu: number | null;
