@@ -28,7 +28,7 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 import { MessageChannel } from 'node:worker_threads';
 import { RECORD_BYTES, type RecordViews } from '../../engine/index.ts';
 import { spawnWorker } from '../../engine/runtime/spawn-worker.ts';
-import type { HistoryConsumer } from './persister.ts';
+import { type HistoryConsumer, settledFlush } from './persister.ts';
 
 /** What the platform needs of a persister, in this thread (`Persister`) or another (`PersisterThread`). */
 export interface HistoryPersister {
@@ -197,10 +197,10 @@ export class PersisterThread implements HistoryPersister {
   }
 
   flushed(seq: number): Promise<void> {
-    if (seq <= this.committed) return Promise.resolve();
-    if (this.error !== null) return Promise.reject(this.error);
-    if (this.stopped) return Promise.reject(new Error(`persister closed at seq ${this.committed}`));
-    return this.request((rid) => ({ t: 'flushed', rid, seq }));
+    return (
+      settledFlush(seq, this.committed, this.error, this.stopped) ??
+      this.request((rid) => ({ t: 'flushed', rid, seq }))
+    );
   }
 
   catchUp(maxWaitMs: number): Promise<void> {

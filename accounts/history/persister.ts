@@ -118,6 +118,22 @@ export interface HistoryConsumer {
   readonly progress: () => number;
 }
 
+/**
+ * `flushed(seq)` when it need not wait (shared by the persister in this thread and on its own):
+ * resolved once `seq` is committed, rejected after the persister stopped; undefined otherwise.
+ */
+export function settledFlush(
+  seq: number,
+  committed: number,
+  error: Error | null,
+  stopped: boolean,
+): Promise<void> | undefined {
+  if (seq <= committed) return Promise.resolve();
+  if (error !== null) return Promise.reject(error);
+  if (stopped) return Promise.reject(new Error(`persister closed at seq ${committed}`));
+  return undefined;
+}
+
 /** Batches written at once by default (the second's appends overlap the first's end; see writeBatch). */
 const IN_FLIGHT = 2;
 
@@ -309,10 +325,10 @@ export class Persister {
 
   /** Resolves once everything up to `seq` is committed; rejects if the persister stops first. */
   flushed(seq: number): Promise<void> {
-    if (seq <= this.committed) return Promise.resolve();
-    if (this.error !== null) return Promise.reject(this.error);
-    if (this.stopped) return Promise.reject(new Error(`persister closed at seq ${this.committed}`));
-    return new Promise((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
+    return (
+      settledFlush(seq, this.committed, this.error, this.stopped) ??
+      new Promise((resolve, reject) => this.waiters.push({ seq, resolve, reject }))
+    );
   }
 
   /**

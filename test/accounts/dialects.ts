@@ -60,3 +60,17 @@ export async function truncateAll(adb: AccountsDb): Promise<void> {
     .raw(`truncate table ${tables.map((t) => `"${t}"`).join(', ')} restart identity cascade`)
     .execute(adb.db);
 }
+
+/**
+ * The PostgreSQL server of DATABASE_URL for a suite that needs one (`.ci/run` sets it). Without
+ * it, the suite gets one test that says so and is skipped, and this returns undefined: the suite
+ * declares nothing else.
+ */
+export function serverUrlOrSkip(): string | undefined {
+  const url = process.env.DATABASE_URL;
+  if (url === undefined)
+    it('needs DATABASE_URL (not set: skipped)', function () {
+      this.skip();
+    });
+  return url;
+}

@@ -12,7 +12,7 @@ import { openDatabase } from '../../accounts/db/database.ts';
 import { Persister } from '../../accounts/history/persister.ts';
 import { PersisterThread } from '../../accounts/history/persister-thread.ts';
 import { RECORD_BYTES, RecordViews, userId } from '../../engine/index.ts';
-import { resetServer, truncateAll } from './dialects.ts';
+import { resetServer, serverUrlOrSkip, truncateAll } from './dialects.ts';
 import { dumpHistory } from './persister-dump.ts';
 import { demoMarkets, runSession, sessionCommands } from './persister-stream.ts';
 
@@ -21,13 +21,8 @@ const markets = demoMarkets();
 
 describe('persister on a thread of its own', function () {
   this.timeout(120_000);
-  const url = process.env.DATABASE_URL;
-  if (url === undefined) {
-    it('needs DATABASE_URL (not set: skipped)', function () {
-      this.skip();
-    });
-    return;
-  }
+  const url = serverUrlOrSkip();
+  if (url === undefined) return;
   let adb: AccountsDb;
   before(async () => {
     await resetServer(url);

@@ -5,7 +5,6 @@
  * where it stopped without writing anything twice.
  */
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,17 +14,13 @@ import { silentLogger } from '../../accounts/logger.ts';
 import { loadConfig } from '../../platform/config.ts';
 import { type Platform, startPlatform } from '../../platform/platform.ts';
 import { gatewayRoutes } from '../../platform/routes.ts';
-import { resetServer } from '../accounts/dialects.ts';
+import { resetServer, serverUrlOrSkip } from '../accounts/dialects.ts';
+import { signedRequest } from './signed-request.ts';
 
 describe('platform in one process, on PostgreSQL', function () {
   this.timeout(120_000);
-  const url = process.env.DATABASE_URL;
-  if (url === undefined) {
-    it('needs DATABASE_URL (not set: skipped)', function () {
-      this.skip();
-    });
-    return;
-  }
+  const url = serverUrlOrSkip();
+  if (url === undefined) return;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'crossbook-platform-pg-'));
   const hasher = createPasswordHasher({ cost: { log2N: 10 }, maxThreads: 1 });
   const env = {
@@ -49,22 +44,12 @@ describe('platform in one process, on PostgreSQL', function () {
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
-  const signed = async (
+  const signed = (
     who: Record<string, unknown>,
     method: string,
     route: string,
     params: Record<string, string>,
-  ) => {
-    const query = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();
-    const signature = createHmac('sha256', who.secretKey as string)
-      .update(query)
-      .digest('hex');
-    const res = await fetch(`${base()}${route}?${query}&signature=${signature}`, {
-      method,
-      headers: { 'X-MBX-APIKEY': who.apiKey as string },
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> & unknown[] };
-  };
+  ) => signedRequest(base(), who, method, route, params);
 
   before(async () => {
     await resetServer(url);

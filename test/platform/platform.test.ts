@@ -14,6 +14,7 @@ import { silentLogger } from '../../accounts/logger.ts';
 import { loadConfig } from '../../platform/config.ts';
 import { type Platform, startPlatform } from '../../platform/platform.ts';
 import { gatewayRoutes } from '../../platform/routes.ts';
+import { signedRequest } from './signed-request.ts';
 
 describe('platform in one process', function () {
   this.timeout(180_000);
@@ -114,28 +115,12 @@ describe('platform in one process', function () {
       deposits: [{ asset: 'USDT', amount: '100000' }],
       kycTier: 1,
     });
-    const signed = async (
+    const signed = (
       who: Record<string, unknown>,
       method: string,
       route: string,
       params: Record<string, string>,
-    ) => {
-      const query = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();
-      const signature = createHmac('sha256', who.secretKey as string)
-        .update(query)
-        .digest('hex');
-      const res = await fetch(
-        `http://127.0.0.1:${platform.gateway!.port}${route}?${query}&signature=${signature}`,
-        {
-          method,
-          headers: { 'X-MBX-APIKEY': who.apiKey as string },
-        },
-      );
-      return {
-        status: res.status,
-        body: (await res.json()) as Record<string, unknown> & Record<string, unknown>[],
-      };
-    };
+    ) => signedRequest(`http://127.0.0.1:${platform.gateway!.port}`, who, method, route, params);
     const ask = await signed(maker.body, 'POST', '/api/v3/order', {
       symbol: 'BTCUSDT',
       side: 'SELL',
