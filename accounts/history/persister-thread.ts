@@ -163,7 +163,7 @@ export class PersisterThread implements HistoryPersister {
     return this.durable;
   }
 
-  /** Copies the records into this turn's message: the views are the core's, reused after the call. */
+  /** Copies the records into the next batch: the views are the core's, reused after the call. */
   readonly listener = (views: RecordViews, from: number, count: number): void => {
     if (this.stopped || count === 0) return;
     const need = (this.pendingCount + count) * RECORD_BYTES;
@@ -211,6 +211,8 @@ export class PersisterThread implements HistoryPersister {
   close(): Promise<void> {
     this.closed ??= (async () => {
       if (this.stopped) {
+        // Failed before: nothing to drain. The port goes too (its listener would hold the process).
+        this.port.close();
         await this.worker.terminate();
         return;
       }
@@ -232,7 +234,7 @@ export class PersisterThread implements HistoryPersister {
     return this.closed;
   }
 
-  /** Sends the records of this turn as one transferred buffer. */
+  /** Sends the waiting records as one transferred buffer, and ends any scheduled hand-off. */
   private send(): void {
     this.flushScheduled = false;
     if (this.handOffTimer !== null) {

@@ -56,8 +56,8 @@ if (db !== null) {
         void (async () => {
           try {
             await p.close();
-            await db.close();
           } finally {
+            await db.close().catch(() => {});
             post({ t: 'progress', committed: p.lastSeq(), durable: p.durableSeq() });
             post({ t: 'closed' });
             port.close();
