@@ -77,6 +77,10 @@
  * server's other threads (the persister's with --database postgres, a shard, the journal writer
  * or a collector helper).
  *
+ * The ratio target's CPU budget: at half the hello-world rate, what the machine's cores leave
+ * per order for the server and the database together once the load has taken its share (at
+ * least what it spent per hello-world request), against what they took (`ratioBudget`).
+ *
  * The table goes to stdout, then one JSON line (the last line):
  * {"bench":"gateway","ordersPerSec":N,"p50Millis":N,"p99Millis":N,"p999Millis":N,"helloWorldRps":N,"fsyncP99Millis":N,...}
  */
@@ -597,6 +601,38 @@ function reportErrors(o: LoadOutcome): void {
 }
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
+const round1 = (n: number): number => Math.round(n * 10) / 10;
+
+/**
+ * What the ratio target (orders/s >= half the hello-world rate) leaves the platform, in CPU µs
+ * per order, on this machine where the load shares the cores: at half the hello-world rate the
+ * cores give `machine` µs per order, of which the load takes at least what it spent per
+ * hello-world request (the same signed requests, against a server that answers at once; per
+ * order it spends more), so the server and the database together may take at most `platform`.
+ * Generous on purpose: it assumes every core fully used, by nothing else.
+ */
+function ratioBudget(
+  best: LoadOutcome,
+  hello: LoadOutcome,
+): {
+  machine: number;
+  load: number;
+  loadPerOrder: number;
+  platform: number;
+  spent: number;
+  bareServer: number;
+} {
+  const machine = (os.availableParallelism() * 1e6) / (hello.perSec / 2);
+  const load = (hello.loadCpu * 1e6) / hello.perSec;
+  return {
+    machine,
+    load,
+    loadPerOrder: (best.loadCpu * 1e6) / best.perSec,
+    platform: machine - load,
+    spent: ((best.serverCpu + (best.databaseCpu ?? 0)) * 1e6) / best.perSec,
+    bareServer: (hello.serverCpu * 1e6) / hello.perSec,
+  };
+}
 
 /** A platform started for the bench: `dir`'s platform/main.ts with its own data directory and database. */
 interface Platform {
@@ -856,6 +892,16 @@ async function main(): Promise<void> {
       `>= 0.5 x hello-world: ${hello === undefined ? 'not measured' : `${ratio.toFixed(3)} x the best hello-world (${hello.shape.name}, ${fmt(hello.perSec)}/s) (${verdict(ratio >= 0.5)})`}; ` +
       `p99 <= fdatasync p99 + 2 ms = ${fmt(p99Target, 3)} ms: ${fmt(millis(best.p99), 3)} ms (${verdict(millis(best.p99) <= p99Target)})`,
   );
+  const budget = hello === undefined ? undefined : ratioBudget(best, hello);
+  if (budget !== undefined)
+    console.log(
+      `the ratio target's CPU budget: at half the hello-world rate (${fmt(hello!.perSec / 2)}/s) ` +
+        `${os.availableParallelism()} cores give ${fmt(budget.machine, 1)} µs of CPU per order; ` +
+        `the load takes at least ${fmt(budget.load, 1)} (its cost per hello-world request; ${fmt(budget.loadPerOrder, 1)} per order here), ` +
+        `which leaves at most ${fmt(budget.platform, 1)} µs for the server and the database together; ` +
+        `they took ${fmt(budget.spent, 1)} here, ${fmt(budget.spent / budget.platform, 2)} x the budget ` +
+        `(the bare uWebSockets.js server: ${fmt(budget.bareServer, 1)} µs per request)`,
+    );
   if (best.budgetWaits > 0)
     console.log('budget waits > 0: the accounts ran out of order budget; rerun with more --users');
   if (PROFILE_DIR !== undefined) console.log(`CPU profiles of the platform in ${path.resolve(PROFILE_DIR)}`);
@@ -880,6 +926,15 @@ async function main(): Promise<void> {
       otherThreadCpuShare: round3(best.otherThreadCpu),
       databaseMicrosPerOrder:
         best.databaseCpu === null ? null : Math.round((best.databaseCpu * 1e7) / best.perSec) / 10,
+      ...(budget === undefined
+        ? {}
+        : {
+            ratioBudgetMicrosPerOrder: round1(budget.platform),
+            serverAndDatabaseMicrosPerOrder: round1(budget.spent),
+            loadMicrosPerOrder: round1(budget.loadPerOrder),
+            helloWorldLoadMicrosPerRequest: round1(budget.load),
+            helloWorldServerMicrosPerRequest: round1(budget.bareServer),
+          }),
       helloWorldShape: hello?.shape.name ?? null,
       helloWorldSameShapeRps: helloSameShape === undefined ? null : Math.round(helloSameShape.perSec),
       helloWorldCpuShare: hello === undefined ? null : round3(hello.serverCpu),
