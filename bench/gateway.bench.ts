@@ -615,6 +615,7 @@ function ratioBudget(
   best: LoadOutcome,
   hello: LoadOutcome,
 ): {
+  halfHelloWorld: number;
   machine: number;
   load: number;
   loadPerOrder: number;
@@ -625,6 +626,7 @@ function ratioBudget(
   const machine = (os.availableParallelism() * 1e6) / (hello.perSec / 2);
   const load = (hello.loadCpu * 1e6) / hello.perSec;
   return {
+    halfHelloWorld: hello.perSec / 2,
     machine,
     load,
     loadPerOrder: (best.loadCpu * 1e6) / best.perSec,
@@ -895,7 +897,7 @@ async function main(): Promise<void> {
   const budget = hello === undefined ? undefined : ratioBudget(best, hello);
   if (budget !== undefined)
     console.log(
-      `the ratio target's CPU budget: at half the hello-world rate (${fmt(hello!.perSec / 2)}/s) ` +
+      `the ratio target's CPU budget: at half the hello-world rate (${fmt(budget.halfHelloWorld)}/s) ` +
         `${os.availableParallelism()} cores give ${fmt(budget.machine, 1)} µs of CPU per order; ` +
         `the load takes at least ${fmt(budget.load, 1)} (its cost per hello-world request; ${fmt(budget.loadPerOrder, 1)} per order here), ` +
         `which leaves at most ${fmt(budget.platform, 1)} µs for the server and the database together; ` +
