@@ -8,7 +8,7 @@
  *   core thread                                 persister thread
  *   listener(views, from, count)                Persister.listener: gapless check, inbox
  *     copies the records (bytes only)             fold, encode, write, commit (as in one thread)
- *   once per event-loop turn: one message  -->  progress after every commit
+ *   per batch of records: one message      -->  progress after every commit
  *   progress() <- committed / durable seq  <--  (what the core may prune: the durable one)
  *   flushed(seq), catchUp(ms): requests    -->  answered when they would be in one thread
  *
@@ -28,7 +28,7 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 import { MessageChannel } from 'node:worker_threads';
 import { RECORD_BYTES, type RecordViews } from '../../engine/index.ts';
 import { spawnWorker } from '../../engine/runtime/spawn-worker.ts';
-import { type HistoryConsumer, settledFlush } from './persister.ts';
+import { HISTORY_CONSUMER, type HistoryConsumer, settledFlush } from './persister.ts';
 
 /** What the platform needs of a persister, in this thread (`Persister`) or another (`PersisterThread`). */
 export interface HistoryPersister {
@@ -189,7 +189,7 @@ export class PersisterThread implements HistoryPersister {
 
   durableConsumer(): HistoryConsumer {
     return {
-      name: 'history',
+      name: HISTORY_CONSUMER,
       afterSeq: this.committed,
       listener: this.listener,
       progress: () => this.durable,

@@ -35,6 +35,9 @@ import { copySupported } from './copy-in.ts';
 import { type EncodedBatch, encodeBatch, readProgress, recordSymbols, writeBatch } from './history-writer.ts';
 import { RecordQueue } from './record-queue.ts';
 
+/** The persister's default name in persister_state (PersisterOptions.consumer). */
+export const HISTORY_CONSUMER = 'history';
+
 /** How a persister runs. */
 export interface PersisterOptions {
   /** Its name in persister_state (default "history"). */
@@ -208,7 +211,7 @@ export class Persister {
     private readonly copy: boolean,
   ) {
     this.names = marketNames(markets);
-    this.consumerName = options.consumer ?? 'history';
+    this.consumerName = options.consumer ?? HISTORY_CONSUMER;
     this.maxBatch = options.maxBatch ?? 20_000;
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) {
       throw new RangeError(`maxBatch must be a positive integer, got ${options.maxBatch}`);
@@ -240,7 +243,7 @@ export class Persister {
     options: PersisterOptions = {},
   ): Promise<Persister> {
     await recordSymbols(db, marketNames(markets));
-    const progress = await readProgress(db, options.consumer ?? 'history');
+    const progress = await readProgress(db, options.consumer ?? HISTORY_CONSUMER);
     const copy = options.copy !== false && (await copySupported(db, 'persister_state'));
     return new Persister(db, markets, options, progress, copy);
   }
